@@ -1,0 +1,1 @@
+"""Token-by-token streaming from Amazon SageMaker JumpStart endpoints into LangChain."""
