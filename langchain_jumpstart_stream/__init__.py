@@ -1,1 +1,22 @@
-"""Token-by-token streaming from Amazon SageMaker JumpStart endpoints into LangChain."""
+"""Token-by-token streaming from Amazon SageMaker JumpStart endpoints into LangChain.
+
+The main entry point is :class:`JumpStartLLM`; errors live in
+:mod:`langchain_jumpstart_stream.errors`, the local endpoint emulator in
+:mod:`langchain_jumpstart_stream.emulator` and model facts in
+:mod:`langchain_jumpstart_stream.registry`. Those are imported on first use, so
+``import langchain_jumpstart_stream`` stays cheap.
+"""
+
+from __future__ import annotations
+
+from importlib.metadata import PackageNotFoundError, version
+
+from .errors import JumpStartStreamError
+from .llms import JumpStartLLM
+
+try:
+    __version__ = version("langchain-jumpstart-stream")
+except PackageNotFoundError:  # running from a source tree
+    __version__ = "0.0.0"
+
+__all__ = ["JumpStartLLM", "JumpStartStreamError", "__version__"]

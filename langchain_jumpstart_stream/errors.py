@@ -2,26 +2,26 @@
 
 ::
 
-    JumpStartStreamError                      (base of everything below)
-    ├── EndpointRequestError                  the request failed before any token arrived
-    │   ├── EndpointNotFoundError             ValidationError: no such endpoint   (ModelNotFoundError)
-    │   ├── InvalidRequestError               ValidationError: bad input          (ModelInvalidRequestError)
-    │   ├── EndpointAccessDeniedError         AccessDenied / signature problems   (ModelPermissionDeniedError)
-    │   ├── ModelInvocationError              ModelError: the container said no   (ModelInvalidRequestError)
-    │   ├── EndpointThrottledError            ThrottlingException, 429           (ModelRateLimitError)
-    │   ├── EndpointServiceError              5xx from SageMaker or the model     (ModelAPIError)
-    │   └── EndpointConnectionError           the endpoint could not be reached   (ModelConnectionError)
-    ├── StreamError                           the stream broke after it started
-    │   ├── ModelStreamError                  ModelStreamError event from SageMaker (ModelAPIError)
-    │   ├── InternalStreamFailure             InternalStreamFailure event           (ModelAPIError)
-    │   ├── ContainerError                    in-band error record from TGI/LMI/vLLM (ModelAPIError)
-    │   ├── StreamTimeoutError                no bytes within the read timeout       (ModelTimeoutError)
-    │   ├── StreamInterruptedError            the connection dropped mid-stream      (ModelConnectionError)
-    │   └── MalformedStreamError              bytes that are not the promised format (ValueError)
-    │       ├── FrameError                    bad event-stream frame or CRC
-    │       └── LineTooLongError              a line past ``max_line_bytes``
-    └── ConfigurationError                    the package was set up wrongly    (ValueError)
-        └── MissingDependencyError            an optional extra is not installed (ImportError)
+    JumpStartStreamError                 base of everything below
+    ├── EndpointRequestError             failed before any token arrived
+    │   ├── EndpointNotFoundError        no such endpoint          (ModelNotFoundError)
+    │   ├── InvalidRequestError          ValidationError           (ModelInvalidRequestError)
+    │   ├── EndpointAccessDeniedError    AccessDenied, signature   (ModelPermissionDeniedError)
+    │   ├── ModelInvocationError         ModelError from container (ModelInvalidRequestError)
+    │   ├── EndpointThrottledError       throttling, 429           (ModelRateLimitError)
+    │   ├── EndpointServiceError         5xx                       (ModelAPIError)
+    │   └── EndpointConnectionError      unreachable, timed out    (ModelConnectionError)
+    ├── StreamError                      broke after it started
+    │   ├── ModelStreamError             ModelStreamError event    (ModelAPIError)
+    │   ├── InternalStreamFailure        InternalStreamFailure     (ModelAPIError)
+    │   ├── ContainerError               in-band error record      (ModelAPIError)
+    │   ├── StreamTimeoutError           no bytes within timeout   (ModelTimeoutError)
+    │   ├── StreamInterruptedError       connection dropped        (ModelConnectionError)
+    │   └── MalformedStreamError         not the promised format   (ValueError)
+    │       ├── FrameError               bad event-stream frame or CRC
+    │       └── LineTooLongError         a line past max_line_bytes
+    └── ConfigurationError               set up wrongly            (ValueError)
+        └── MissingDependencyError       optional extra missing    (ImportError)
 
 Every error says which endpoint it concerns, the AWS error code and request id
 when known, and what to do next. Errors that end a stream carry ``partial_text``:
@@ -115,6 +115,22 @@ class JumpStartStreamError(Exception):
         if self.hint:
             text += f". {self.hint}"
         return text
+
+    def _attach(
+        self,
+        *,
+        endpoint_name: str | None = None,
+        request_id: str | None = None,
+        partial_text: str | None = None,
+    ) -> None:
+        """Fill in context known only to the caller (parsers do not know the endpoint)."""
+        if endpoint_name and not self.endpoint_name:
+            self.endpoint_name = endpoint_name
+        if request_id and not self.request_id:
+            self.request_id = request_id
+        if partial_text:
+            self.partial_text = partial_text
+        self.args = (self._render(),)
 
     def __reduce__(self) -> tuple[object, ...]:
         # Keep the keyword-only context when an error crosses a process boundary.
@@ -232,14 +248,17 @@ class ModelStreamError(StreamError, ModelAPIError):
     default_hint = "The model failed while generating; check the endpoint's CloudWatch logs"
 
 
-class InternalStreamFailure(StreamError, ModelAPIError):
+class InternalStreamFailure(StreamError, ModelAPIError):  # noqa: N818 - AWS's name
     """SageMaker reported an ``InternalStreamFailure`` event."""
 
     default_hint = "A SageMaker-side failure; retry the request"
 
 
 class ContainerError(StreamError, ModelAPIError):
-    """The container wrote an error record into the stream (TGI ``error``, LMI ``finish_reason: error``)."""
+    """The container wrote an error record into the stream.
+
+    For example TGI's ``{"error": ...}`` event or LMI's ``finish_reason: "error"``.
+    """
 
     default_hint = "The model server failed while generating; check the endpoint's CloudWatch logs"
 

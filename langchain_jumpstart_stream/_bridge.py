@@ -1,0 +1,111 @@
+"""Run a blocking stream in a worker thread and consume it from asyncio.
+
+boto3 has no async API, and aiobotocore pins botocore to exact versions. One
+worker thread per stream keeps the event loop free of network reads, scales to
+hundreds of concurrent streams, and needs nothing beyond the standard library.
+
+The worker hands over everything one network read produced as a single batch,
+and wakes the event loop only when the consumer is actually waiting: a fast
+stream costs one loop wake-up per read at most, never one per token. Closing
+the async generator (a ``break``, a cancelled task) aborts the worker's socket
+at once, so the endpoint stops generating.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import threading
+from collections import deque
+from collections.abc import AsyncIterator, Callable, Iterator
+from typing import Generic, TypeVar, cast
+
+__all__ = ["aiter_in_thread"]
+
+T = TypeVar("T")
+
+_END = object()
+
+
+class _Channel(Generic[T]):
+    """A one-producer, one-consumer queue from a thread to an event loop."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._loop = loop
+        self._items: deque[list[T] | BaseException | object] = deque()
+        self._lock = threading.Lock()
+        self._waiter: asyncio.Future[None] | None = None
+
+    def put(self, item: list[T] | BaseException | object) -> None:
+        """Called from the worker thread."""
+        with self._lock:
+            self._items.append(item)
+            waiter, self._waiter = self._waiter, None
+        if waiter is not None:
+            # A closed loop raises RuntimeError: nobody is listening any more.
+            with contextlib.suppress(RuntimeError):
+                self._loop.call_soon_threadsafe(_wake, waiter)
+
+    async def get(self) -> list[T] | BaseException | object:
+        """Called from the event loop."""
+        while True:
+            with self._lock:
+                if self._items:
+                    return self._items.popleft()
+                waiter = self._waiter = self._loop.create_future()
+            await waiter
+
+
+def _wake(waiter: asyncio.Future[None]) -> None:
+    if not waiter.done():
+        waiter.set_result(None)
+
+
+async def aiter_in_thread(
+    batches: Callable[[], Iterator[list[T]]],
+    abort: Callable[[], None],
+    *,
+    name: str = "jumpstart-stream",
+) -> AsyncIterator[T]:
+    """Iterate ``batches()`` in a daemon thread; yield its items on the event loop.
+
+    Args:
+        batches: Creates the blocking iterator; called in the worker thread.
+        abort: Called from the event loop to make the worker stop promptly.
+        name: Worker thread name, for debugging.
+    """
+    channel: _Channel[T] = _Channel(asyncio.get_running_loop())
+    stop = threading.Event()
+
+    def work() -> None:
+        iterator = batches()
+        try:
+            for batch in iterator:
+                if stop.is_set():
+                    break
+                if batch:
+                    channel.put(batch)
+        except BaseException as exc:
+            channel.put(exc)
+        else:
+            channel.put(_END)
+        finally:
+            close = getattr(iterator, "close", None)
+            if close is not None:
+                close()
+
+    thread = threading.Thread(target=work, name=name, daemon=True)
+    thread.start()
+    try:
+        while True:
+            item = await channel.get()
+            if item is _END:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            for value in cast("list[T]", item):
+                yield value
+    finally:
+        if thread.is_alive():
+            stop.set()
+            abort()

@@ -1,0 +1,147 @@
+"""One model call: open the stream, decode it, retry only before the first token.
+
+Shared by ``JumpStartLLM`` and ``ChatJumpStart``, sync and async (the async side
+runs :meth:`StreamCall.pieces` in a worker thread, see :mod:`._bridge`).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Generator, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from . import errors
+from ._decoder import Piece, StreamDecoder
+from ._records import parse_json_record
+from ._transport import RawStream, invoke, invoke_stream, sleep_before_retry
+
+if TYPE_CHECKING:
+    from mypy_boto3_sagemaker_runtime import SageMakerRuntimeClient
+
+__all__ = ["StreamCall"]
+
+# Errors that mean "nothing reached the model's output yet; the same request may work".
+_RETRYABLE_STREAM = (errors.InternalStreamFailure, errors.StreamInterruptedError)
+
+
+@dataclass
+class StreamCall:
+    """Everything needed to run one request, and its live state.
+
+    Attributes:
+        client: A function returning the shared ``sagemaker-runtime`` client.
+        endpoint_name: For the request and for error messages.
+        request: Keyword arguments for ``invoke_endpoint[_with_response_stream]``
+            except the body's streaming flag, which ``body`` already holds.
+        decoder: A function returning a fresh decoder for each attempt.
+        max_retries: Retries after the first attempt, before the first token only.
+        retry_base_delay: First backoff ceiling, in seconds.
+    """
+
+    client: Callable[[], SageMakerRuntimeClient]
+    endpoint_name: str
+    request: Mapping[str, Any]
+    decoder: Callable[[], StreamDecoder]
+    max_retries: int = 2
+    retry_base_delay: float = 0.5
+    sleep: Callable[[int, float], None] = sleep_before_retry
+    attempts: int = 0
+    _stream: RawStream | None = field(default=None, repr=False)
+    _aborted: threading.Event = field(default_factory=threading.Event, repr=False)
+
+    def pieces(self) -> Generator[Piece, None, None]:
+        """Stream the answer as :class:`Piece` objects (see :meth:`batches`)."""
+        for batch in self.batches():
+            yield from batch
+
+    def batches(self) -> Iterator[list[Piece]]:
+        """Stream the answer: one list of :class:`Piece` objects per PayloadPart.
+
+        Closing the generator (a consumer that breaks out, a cancelled task) closes
+        the HTTP stream at once, so the endpoint stops generating.
+
+        Raises:
+            EndpointRequestError: The request failed and retries ran out.
+            StreamError: The stream broke; ``partial_text`` holds what was delivered.
+        """
+        while True:
+            self.attempts += 1
+            try:
+                stream = invoke_stream(self.client(), self.request, self.endpoint_name)
+            except errors.EndpointRequestError as exc:
+                if exc.retryable and self._may_retry():
+                    continue
+                self._gave_up(exc)
+                raise
+            self._stream = stream
+            decoder = self.decoder()
+            delivered = False
+            try:
+                for payload in stream.payloads():
+                    batch = decoder.feed(payload)
+                    if batch:
+                        delivered = True
+                        yield batch
+                    if decoder.error is not None:
+                        raise decoder.error
+                    if decoder.stopped:
+                        break
+                if self._aborted.is_set():
+                    return
+                stream.close()  # stop the endpoint now, before flushing our buffers
+                yield decoder.finish()
+                return  # noqa: TRY300 - the except clause decides whether to retry
+            except errors.JumpStartStreamError as exc:
+                if self._aborted.is_set():
+                    return
+                if not delivered and isinstance(exc, _RETRYABLE_STREAM) and self._may_retry():
+                    continue
+                exc._attach(
+                    endpoint_name=self.endpoint_name,
+                    request_id=stream.request_id,
+                    partial_text=decoder.delivered_text,
+                )
+                raise
+            finally:
+                stream.close()
+                self._stream = None
+
+    def complete(self) -> tuple[list[Piece], str | None]:
+        """Non-streaming call through ``InvokeEndpoint``; returns pieces and request id."""
+        while True:
+            self.attempts += 1
+            try:
+                body, request_id = invoke(self.client(), self.request, self.endpoint_name)
+                break
+            except errors.EndpointRequestError as exc:
+                if exc.retryable and self._may_retry():
+                    continue
+                self._gave_up(exc)
+                raise
+        decoder = self.decoder()
+        try:
+            pieces = decoder.take(parse_json_record(body))
+            pieces.extend(decoder.finish())
+        except errors.JumpStartStreamError as exc:
+            exc._attach(endpoint_name=self.endpoint_name, request_id=request_id)
+            raise
+        return pieces, request_id
+
+    def abort(self) -> None:
+        """Stop from another thread (task cancelled): wake and close the stream."""
+        self._aborted.set()
+        stream = self._stream
+        if stream is not None:
+            stream.abort()
+
+    def _gave_up(self, exc: errors.JumpStartStreamError) -> None:
+        if self.attempts > 1:
+            exc.message = f"{exc.message} (gave up after {self.attempts} attempts)"
+            exc._attach()
+
+    def _may_retry(self) -> bool:
+        if self.attempts > self.max_retries or self._aborted.is_set():
+            return False
+        self.sleep(self.attempts, self.retry_base_delay)
+        return not self._aborted.is_set()

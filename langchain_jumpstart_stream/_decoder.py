@@ -1,0 +1,236 @@
+"""The whole decode pipeline for one response, from PayloadPart bytes to text pieces.
+
+    payload bytes -> LineDecoder -> RecordParser -> special tokens -> StopFilter -> Piece
+
+It is shared by the sync and async LLM and the chat model, and does no I/O: the
+transport feeds it and acts on :attr:`StreamDecoder.stopped` by closing the
+connection.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from ._lines import LineDecoder
+from ._records import Record, RecordParser
+from ._stop import StopFilter
+from .errors import JumpStartStreamError
+
+__all__ = ["Piece", "StreamDecoder"]
+
+# Join delivered text every so often, so a long stream holds one string, not
+# a hundred thousand small ones.
+_COMPACT_EVERY = 512
+
+
+class Piece:
+    """Text ready to be shown, with what the container said about it.
+
+    Attributes:
+        text: Text to deliver (may be "" on the closing piece).
+        info: ``generation_info`` for this chunk, or None.
+        tool_calls: OpenAI-style tool-call deltas carried by this piece, if any.
+    """
+
+    __slots__ = ("info", "text", "tool_calls")
+
+    def __init__(
+        self,
+        text: str,
+        info: dict[str, Any] | None = None,
+        tool_calls: list[dict[str, Any]] | None = None,
+    ) -> None:
+        self.text = text
+        self.info = info
+        self.tool_calls = tool_calls
+
+    def __repr__(self) -> str:
+        return f"Piece({self.text!r}, {self.info!r}, {self.tool_calls!r})"
+
+
+class StreamDecoder:
+    """Decode one streamed response.
+
+    Args:
+        stop: Stop sequences to enforce on the client.
+        special_tokens: Token texts never to show, even when not flagged special.
+        max_line_bytes: Longest line accepted.
+        token_details: Attach each token's id and logprob to its piece, as
+            one-element lists (``token_ids``, ``token_logprobs``) that langchain-core
+            concatenates when it merges chunks.
+        model_id: Reported on the closing piece.
+
+    Attributes:
+        stopped: A stop sequence was found; stop reading and close the stream.
+        error: An error found after some pieces of the same payload were decoded;
+            :meth:`feed` returned those pieces and raises this on its next call.
+        finish_reason: Why generation ended, once known.
+        input_tokens: Prompt tokens reported by the container, if any.
+        output_tokens: Generated tokens reported by the container, if any.
+        tokens_seen: Token records received, special ones included.
+    """
+
+    __slots__ = (
+        "_delivered",
+        "_held_ids",
+        "_held_logprobs",
+        "_lines",
+        "_model_id",
+        "_parser",
+        "_special",
+        "_stop",
+        "_token_details",
+        "error",
+        "finish_reason",
+        "input_tokens",
+        "output_tokens",
+        "stopped",
+        "tokens_seen",
+    )
+
+    def __init__(
+        self,
+        *,
+        stop: Iterable[str] = (),
+        special_tokens: Iterable[str] = (),
+        max_line_bytes: int = 1 << 20,
+        token_details: bool = False,
+        model_id: str | None = None,
+    ) -> None:
+        self._lines = LineDecoder(max_line_bytes)
+        self._parser = RecordParser()
+        self._stop = StopFilter(stop)
+        self._special = frozenset(special_tokens)
+        self._token_details = token_details
+        self._model_id = model_id
+        self._delivered: list[str] = []
+        self._held_ids: list[int | None] = []
+        self._held_logprobs: list[float | None] = []
+        self.stopped = False
+        self.error: JumpStartStreamError | None = None
+        self.finish_reason: str | None = None
+        self.input_tokens: int | None = None
+        self.output_tokens: int | None = None
+        self.tokens_seen = 0
+
+    @property
+    def delivered_text(self) -> str:
+        """Every piece of text handed out so far, joined."""
+        if len(self._delivered) > 1:
+            self._delivered[:] = ["".join(self._delivered)]
+        return self._delivered[0] if self._delivered else ""
+
+    def feed(self, payload: bytes) -> list[Piece]:
+        """Decode one PayloadPart; return the pieces ready to deliver.
+
+        Raises:
+            ContainerError: The container reported an error in-band.
+            MalformedStreamError: The bytes are not a supported stream format.
+        """
+        if self.error is not None:
+            raise self.error
+        if self.stopped:
+            return []
+        pieces: list[Piece] = []
+        parser = self._parser
+        try:
+            for line in self._lines.feed(payload):
+                record = parser.feed_line(line)
+                if record is not None:
+                    self._take(record, pieces)
+                    if self.stopped:
+                        break
+        except JumpStartStreamError as exc:
+            # Tokens decoded before the bad record in this same payload still go out
+            # first; the error is raised on the next call (see ``error``).
+            self.error = exc
+            if not pieces:
+                raise
+        return pieces
+
+    def take(self, record: Record) -> list[Piece]:
+        """Decode a record parsed elsewhere (a whole non-streaming answer)."""
+        pieces: list[Piece] = []
+        self._take(record, pieces)
+        return pieces
+
+    def finish(self) -> list[Piece]:
+        """The body ended (or the caller stopped at a stop sequence): flush everything.
+
+        The last piece carries ``finish_reason``, token usage and the model id.
+
+        Raises:
+            ContainerError: The last, unterminated line was an in-band error.
+            MalformedStreamError: The last, unterminated line is malformed.
+        """
+        if self.error is not None:
+            raise self.error
+        pieces: list[Piece] = []
+        if not self.stopped:
+            for line in self._lines.finish():
+                record = self._parser.feed_line(line)
+                if record is not None:
+                    self._take(record, pieces)
+            if not self.stopped:
+                record = self._parser.finish()
+                if record is not None:
+                    self._take(record, pieces)
+        tail = self._stop.flush()
+        if tail:
+            self._delivered.append(tail)
+        closing = Piece(tail, self._closing_info())
+        pieces.append(closing)
+        return pieces
+
+    def _closing_info(self) -> dict[str, Any]:
+        info: dict[str, Any] = {}
+        if self.stopped:
+            info["finish_reason"] = "stop_sequence"
+            info["stop_sequence"] = self._stop.matched
+        elif self.finish_reason is not None:
+            info["finish_reason"] = self.finish_reason
+        output = self.output_tokens if self.output_tokens is not None else self.tokens_seen
+        info["output_tokens"] = output
+        if self.input_tokens is not None:
+            info["input_tokens"] = self.input_tokens
+            info["total_tokens"] = self.input_tokens + output
+        if self._model_id:
+            info["model_id"] = self._model_id
+        if self._held_ids:  # tokens that produced no visible text (EOS, a cut stop)
+            info["token_ids"] = self._held_ids
+            info["token_logprobs"] = self._held_logprobs
+        return info
+
+    def _take(self, record: Record, out: list[Piece]) -> None:
+        if record.finish_reason is not None:
+            self.finish_reason = record.finish_reason
+        if record.input_tokens is not None:
+            self.input_tokens = record.input_tokens
+        if record.output_tokens is not None:
+            self.output_tokens = record.output_tokens
+        text = record.text
+        if text or record.token_id is not None:
+            self.tokens_seen += 1
+        if record.special or text in self._special:
+            text = ""
+        if self._token_details and (record.token_id is not None or record.logprob is not None):
+            self._held_ids.append(record.token_id)
+            self._held_logprobs.append(record.logprob)
+        if self._stop:
+            text = self._stop.push(text)
+            if self._stop.matched is not None:
+                self.stopped = True
+        if not text and not record.tool_calls:
+            return
+        info = None
+        if self._held_ids:
+            # Ids of every token whose text this piece releases (held text included).
+            info = {"token_ids": self._held_ids, "token_logprobs": self._held_logprobs}
+            self._held_ids = []
+            self._held_logprobs = []
+        delivered = self._delivered
+        delivered.append(text)
+        if len(delivered) >= _COMPACT_EVERY:
+            delivered[:] = ["".join(delivered)]
+        out.append(Piece(text, info, record.tool_calls))

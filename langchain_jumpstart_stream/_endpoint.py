@@ -1,0 +1,281 @@
+"""Connection settings and per-call plumbing shared by the LLM and the chat model."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
+
+from . import errors
+from ._call import StreamCall
+from ._decoder import StreamDecoder
+from ._payloads import RequestSchema, build_body
+from ._transport import make_client
+
+if TYPE_CHECKING:
+    from mypy_boto3_sagemaker_runtime import SageMakerRuntimeClient
+
+    from .registry import ModelSpec
+
+__all__ = ["EndpointSettings", "Profile", "StreamFormat"]
+
+StreamFormat = Literal["tgi", "jsonlines", "openai"]
+
+# Token texts that are never meant to be shown, used when no model spec says better.
+_COMMON_SPECIAL = (
+    "<|endoftext|>",
+    "</s>",
+    "<s>",
+    "<|eot_id|>",
+    "<|end_of_text|>",
+    "<|im_end|>",
+    "<eos>",
+    "<end_of_turn>",
+    "<|end|>",
+    "<|return|>",
+)
+
+_SCHEMA_FOR_FORMAT: dict[StreamFormat | None, RequestSchema] = {
+    "tgi": "tgi",
+    "jsonlines": "lmi",
+    "openai": "openai-chat",
+    None: "tgi",  # TGI and LMI both accept {"inputs", "parameters", "stream"}
+}
+
+
+@dataclass(frozen=True)
+class Profile:
+    """What the client needs to know about the container behind an endpoint."""
+
+    request_schema: RequestSchema
+    stream_format: StreamFormat | None
+    default_parameters: Mapping[str, Any]
+    special_tokens: tuple[str, ...]
+    stop_sequences: tuple[str, ...]
+    gated: bool
+    spec: ModelSpec | None
+
+
+class EndpointSettings(BaseModel):
+    """Fields and helpers common to :class:`JumpStartLLM` and :class:`ChatJumpStart`."""
+
+    model_config = ConfigDict(populate_by_name=True, arbitrary_types_allowed=True)
+
+    endpoint_name: str
+    """Name of the SageMaker endpoint."""
+
+    model_id: str | None = None
+    """JumpStart model id; selects request schema, stream format and defaults."""
+
+    stream_format: StreamFormat | None = None
+    """``"tgi"``, ``"jsonlines"`` or ``"openai"``; overrides ``model_id``. With
+    neither, the format is recognised from the stream itself."""
+
+    region_name: str | None = None
+    """AWS region; defaults to the environment's."""
+
+    credentials_profile_name: str | None = None
+    """Named profile from ~/.aws; defaults to the environment's credentials."""
+
+    endpoint_url: str | None = None
+    """Override the SageMaker Runtime URL (for example the local emulator)."""
+
+    client: Any = Field(default=None, exclude=True)
+    """A ready ``sagemaker-runtime`` boto3 client; wins over the settings above."""
+
+    inference_component_name: str | None = None
+    """Inference component to invoke on a multi-model endpoint."""
+
+    target_variant: str | None = None
+    """Production variant to invoke."""
+
+    custom_attributes: str | None = None
+    """``X-Amzn-SageMaker-Custom-Attributes`` passed to the container."""
+
+    inference_id: str | None = None
+    """Identifier recorded with the request for model monitoring."""
+
+    accept_eula: bool = False
+    """Accept the model's end-user licence (sends ``accept_eula=true``) for gated models."""
+
+    model_kwargs: dict[str, Any] = Field(default_factory=dict)
+    """Generation parameters, in the container's own names (``max_new_tokens``...)."""
+
+    stop: list[str] | None = None
+    """Default stop sequences, added to those of each call."""
+
+    max_retries: int = Field(default=2, ge=0)
+    """Retries on throttling, 5xx and connection errors, before the first token only."""
+
+    retry_base_delay: float = Field(default=0.5, ge=0)
+    """First backoff ceiling in seconds; doubles with each retry (full jitter)."""
+
+    connect_timeout: float = Field(default=10.0, gt=0)
+    """Seconds to wait for a connection."""
+
+    read_timeout: float = Field(default=60.0, gt=0)
+    """Seconds to wait for the next bytes of the answer before giving up."""
+
+    max_line_bytes: int = Field(default=1 << 20, gt=0)
+    """Longest line accepted from the stream; protects memory from a broken container."""
+
+    max_pool_connections: int = Field(default=64, gt=0)
+    """HTTP connections kept by the lazily created client (one per concurrent stream)."""
+
+    token_details: bool = False
+    """Attach each token's id and logprob to its chunk's ``generation_info``
+    (``token_ids``/``token_logprobs`` lists). Off by default: langchain-core merges
+    chunk lists by copying, which costs time quadratic in the stream length."""
+
+    _profile: Profile = PrivateAttr()
+    _client_lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
+    _lazy_client: Any = PrivateAttr(default=None)
+
+    @model_validator(mode="after")
+    def _resolve_profile(self) -> EndpointSettings:
+        self._profile = self._make_profile()
+        return self
+
+    def _make_profile(self) -> Profile:
+        spec = None
+        if self.model_id is not None:
+            from .registry import get_model
+
+            try:
+                spec = get_model(self.model_id)
+            except errors.ConfigurationError:
+                if self.stream_format is None:
+                    raise
+                # An explicit stream_format makes the id informational only.
+        if spec is not None and self.stream_format in (None, spec.stream_format):
+            return Profile(
+                request_schema=spec.request_schema,
+                stream_format=spec.stream_format,
+                default_parameters=dict(spec.default_parameters),
+                special_tokens=tuple(spec.special_tokens) or _COMMON_SPECIAL,
+                stop_sequences=tuple(spec.stop_sequences),
+                gated=spec.gated,
+                spec=spec,
+            )
+        return Profile(
+            request_schema=_SCHEMA_FOR_FORMAT[self.stream_format],
+            stream_format=self.stream_format,
+            default_parameters={},
+            special_tokens=_COMMON_SPECIAL,
+            stop_sequences=(),
+            gated=spec.gated if spec is not None else False,
+            spec=spec,
+        )
+
+    @property
+    def profile(self) -> Profile:
+        """The resolved container profile (schema, format, defaults)."""
+        return self._profile
+
+    def get_client(self) -> SageMakerRuntimeClient:
+        """The boto3 client: the one given, or one created once and shared by all calls."""
+        if self.client is not None:
+            return self.client  # type: ignore[no-any-return]
+        client = self._lazy_client
+        if client is None:
+            with self._client_lock:
+                client = self._lazy_client
+                if client is None:
+                    client = self._lazy_client = make_client(
+                        region_name=self.region_name,
+                        credentials_profile_name=self.credentials_profile_name,
+                        endpoint_url=self.endpoint_url,
+                        connect_timeout=self.connect_timeout,
+                        read_timeout=self.read_timeout,
+                        max_pool_connections=self.max_pool_connections,
+                    )
+        return client  # type: ignore[no-any-return]
+
+    def _custom_attributes(self) -> str | None:
+        parts = [self.custom_attributes] if self.custom_attributes else []
+        if self.accept_eula and "accept_eula" not in (self.custom_attributes or ""):
+            parts.append("accept_eula=true")
+        return ";".join(parts) or None
+
+    def _stops(self, stop: Sequence[str] | None) -> list[str]:
+        merged = [*(stop or ()), *(self.stop or ()), *self._profile.stop_sequences]
+        return list(dict.fromkeys(s for s in merged if s))
+
+    def _parameters(self, call_kwargs: Mapping[str, Any]) -> dict[str, Any]:
+        return {**self._profile.default_parameters, **self.model_kwargs, **call_kwargs}
+
+    def _new_call(
+        self,
+        *,
+        prompt: str | None,
+        stop: Sequence[str] | None,
+        call_kwargs: Mapping[str, Any],
+        stream: bool,
+        messages: Sequence[Mapping[str, Any]] | None = None,
+        schema: RequestSchema | None = None,
+        extra: Mapping[str, Any] | None = None,
+    ) -> StreamCall:
+        profile = self._profile
+        stops = self._stops(stop)
+        body = build_body(
+            schema or profile.request_schema,
+            prompt=prompt,
+            messages=messages,
+            parameters=self._parameters(call_kwargs),
+            stop=stops,
+            stream=stream,
+            extra=extra,
+        )
+        request: dict[str, Any] = {
+            "EndpointName": self.endpoint_name,
+            "Body": body,
+            "ContentType": "application/json",
+        }
+        optional = {
+            "CustomAttributes": self._custom_attributes(),
+            "InferenceComponentName": self.inference_component_name,
+            "TargetVariant": self.target_variant,
+            "InferenceId": self.inference_id,
+        }
+        request.update({k: v for k, v in optional.items() if v is not None})
+        if not stream:
+            request["Accept"] = "application/json"
+        special = profile.special_tokens
+        model_id = self.model_id
+        max_line_bytes = self.max_line_bytes
+        token_details = self.token_details
+
+        def decoder() -> StreamDecoder:
+            return StreamDecoder(
+                stop=stops,
+                special_tokens=special,
+                max_line_bytes=max_line_bytes,
+                token_details=token_details,
+                model_id=model_id,
+            )
+
+        return StreamCall(
+            client=self.get_client,
+            endpoint_name=self.endpoint_name,
+            request=request,
+            decoder=decoder,
+            max_retries=self.max_retries,
+            retry_base_delay=self.retry_base_delay,
+        )
+
+    def _endpoint_params(self) -> dict[str, Any]:
+        """Identifying parameters; never credentials."""
+        params: dict[str, Any] = {
+            "endpoint_name": self.endpoint_name,
+            "model_id": self.model_id,
+            "stream_format": self._profile.stream_format,
+            "model_kwargs": self.model_kwargs,
+        }
+        for key in ("inference_component_name", "target_variant", "region_name"):
+            value = getattr(self, key)
+            if value is not None:
+                params[key] = value
+        return params

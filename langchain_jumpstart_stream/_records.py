@@ -1,0 +1,302 @@
+r"""Turn complete lines into typed records, for every format JumpStart containers emit.
+
+One parser recognises all of them, so the caller's ``stream_format`` is only a
+hint and a mis-set format still works:
+
+* Hugging Face TGI server-sent events: ``data:{"token": {"id", "text", "logprob",
+  "special"}, "generated_text", "details"}`` and in-band ``{"error", "error_type"}``.
+* DJL/LMI JSON lines: ``{"token": {"id", "text", "log_prob"}}``, the TGI-keyed lines
+  of newer LMI releases (bare, without ``data:``), the closing line with
+  ``generated_text``/``details``, the error line (``finish_reason: "error"``), and
+  the dynamic-batch ``{"outputs": [...]}`` lines.
+* OpenAI-style ``chat.completion.chunk`` and ``text_completion`` chunks, over SSE
+  (ending in ``[DONE]``) or as bare JSON lines, including the usage-only chunk.
+* A whole non-streaming answer (``[{"generated_text": ...}]``), which is what a
+  container that cannot stream sends through the streaming API.
+
+SSE framing follows the WHATWG rules: ``data:`` with or without one space,
+``event:``/``id:``/``retry:`` fields, ``:`` comments, multi-line ``data`` joined by
+``\\n``, and an event dispatched at the blank line (or at the end of the body).
+It does no I/O.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from .errors import ContainerError, MalformedStreamError
+
+__all__ = ["Record", "RecordParser"]
+
+_EXCERPT = 80
+
+
+class Record:
+    """What one JSON record from the container said.
+
+    Attributes:
+        text: Generated text in this record ("" if none).
+        special: The token is a special token (EOS, BOS...) whose text is not shown.
+        token_id: Token id, when the container sends it.
+        logprob: Token log-probability, when the container sends it.
+        finish_reason: Why generation ended, on the last record.
+        input_tokens: Prompt tokens, when reported.
+        output_tokens: Generated tokens, when reported.
+        tool_calls: OpenAI ``delta.tool_calls`` entries, as sent.
+        done: The OpenAI ``[DONE]`` sentinel.
+    """
+
+    __slots__ = (
+        "done",
+        "finish_reason",
+        "input_tokens",
+        "logprob",
+        "output_tokens",
+        "special",
+        "text",
+        "token_id",
+        "tool_calls",
+    )
+
+    def __init__(
+        self,
+        text: str = "",
+        *,
+        special: bool = False,
+        token_id: int | None = None,
+        logprob: float | None = None,
+        finish_reason: str | None = None,
+        input_tokens: int | None = None,
+        output_tokens: int | None = None,
+        tool_calls: list[dict[str, Any]] | None = None,
+        done: bool = False,
+    ) -> None:
+        self.text = text
+        self.special = special
+        self.token_id = token_id
+        self.logprob = logprob
+        self.finish_reason = finish_reason
+        self.input_tokens = input_tokens
+        self.output_tokens = output_tokens
+        self.tool_calls = tool_calls
+        self.done = done
+
+    def __repr__(self) -> str:
+        fields = ", ".join(
+            f"{name}={getattr(self, name)!r}"
+            for name in self.__slots__
+            if getattr(self, name) not in (None, False, "")
+        )
+        return f"Record({fields})"
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Record):
+            return NotImplemented
+        return all(getattr(self, n) == getattr(other, n) for n in self.__slots__)
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+_DONE = Record(done=True)
+
+
+def _excerpt(raw: bytes | str) -> str:
+    text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw
+    return text if len(text) <= _EXCERPT else text[:_EXCERPT] + "..."
+
+
+def _int(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _error_text(error: Any) -> tuple[str, str | None]:
+    """Message and code from an in-band error of any container's shape."""
+    if isinstance(error, dict):
+        message = error.get("message") or error.get("error") or json.dumps(error)
+        code = error.get("type") or error.get("code")
+        return str(message), (str(code) if code is not None else None)
+    return str(error), None
+
+
+def _from_token(obj: dict[str, Any], token: Any) -> Record:
+    if not isinstance(token, dict):
+        raise TypeError("token is not an object")
+    details = obj.get("details")
+    finish_reason = input_tokens = output_tokens = None
+    if isinstance(details, dict):
+        finish_reason = details.get("finish_reason")
+        output_tokens = _int(details.get("generated_tokens"))
+        input_tokens = _int(details.get("input_length")) or _int(details.get("prompt_tokens"))
+        if finish_reason == "error":
+            # LMI ends a failed generation with a dummy token and finish_reason "error".
+            message = obj.get("error_msg") or details.get("error_msg") or token.get("text")
+            raise ContainerError(
+                str(message or "the container ended the stream with finish_reason 'error'"),
+                error_code="finish_reason=error",
+            )
+    text = token.get("text")
+    if text is None:
+        text = ""
+    elif not isinstance(text, str):
+        raise TypeError("token.text is not a string")
+    logprob = token.get("logprob", token.get("log_prob"))
+    return Record(
+        text,
+        special=bool(token.get("special") or token.get("special_token")),
+        token_id=_int(token.get("id")),
+        logprob=logprob if isinstance(logprob, float | int) else None,
+        finish_reason=finish_reason if isinstance(finish_reason, str) else None,
+        input_tokens=input_tokens,
+        output_tokens=output_tokens,
+    )
+
+
+def _from_openai(obj: dict[str, Any], choices: Any) -> Record:
+    usage = obj.get("usage")
+    input_tokens = output_tokens = None
+    if isinstance(usage, dict):
+        input_tokens = _int(usage.get("prompt_tokens"))
+        output_tokens = _int(usage.get("completion_tokens"))
+    if not choices:  # the usage-only chunk that ends a stream with include_usage
+        return Record(input_tokens=input_tokens, output_tokens=output_tokens)
+    choice = choices[0]
+    delta = choice.get("delta")
+    tool_calls = None
+    if isinstance(delta, dict):
+        text = delta.get("content")
+        tool_calls = delta.get("tool_calls") or None
+    elif "text" in choice:  # text_completion
+        text = choice.get("text")
+    else:  # a whole chat.completion, sent by a container that does not stream
+        message = choice.get("message") or {}
+        text = message.get("content")
+        tool_calls = message.get("tool_calls") or None
+    if text is None:
+        text = ""
+    elif not isinstance(text, str):
+        raise TypeError("content is not a string")
+    finish_reason = choice.get("finish_reason")
+    return Record(
+        text,
+        finish_reason=finish_reason if isinstance(finish_reason, str) else None,
+        input_tokens=input_tokens,
+        output_tokens=output_tokens,
+        tool_calls=tool_calls,
+    )
+
+
+def _from_generated_text(obj: dict[str, Any]) -> Record:
+    text = obj["generated_text"]
+    if not isinstance(text, str):
+        raise TypeError("generated_text is not a string")
+    details = obj.get("details")
+    finish_reason = None
+    output_tokens = None
+    if isinstance(details, dict):
+        finish_reason = details.get("finish_reason")
+        output_tokens = _int(details.get("generated_tokens"))
+    return Record(
+        text,
+        finish_reason=finish_reason if isinstance(finish_reason, str) else None,
+        output_tokens=output_tokens,
+    )
+
+
+def parse_json_record(payload: bytes | str) -> Record:
+    """Parse one JSON record of any supported container shape.
+
+    Raises:
+        ContainerError: The record is an in-band error from the container.
+        MalformedStreamError: The record is not JSON or has an unknown shape.
+    """
+    try:
+        obj = json.loads(payload)
+    except (ValueError, RecursionError) as exc:  # bad JSON, bad UTF-8, absurd nesting
+        raise MalformedStreamError(f"not a JSON record: {_excerpt(payload)!r}") from exc
+    if isinstance(obj, list) and len(obj) == 1:
+        obj = obj[0]  # TGI's non-streaming answer: [{"generated_text": ...}]
+    if not isinstance(obj, dict):
+        raise MalformedStreamError(f"expected a JSON object, got {_excerpt(payload)!r}")
+    try:
+        token = obj.get("token")
+        if token is not None:
+            return _from_token(obj, token)
+        if "choices" in obj:
+            return _from_openai(obj, obj["choices"])
+        error = obj.get("error")
+        if error is not None or obj.get("object") == "error":
+            message, code = _error_text(error if error is not None else obj)
+            raise ContainerError(message, error_code=obj.get("error_type") or code)
+        if "generated_text" in obj:
+            return _from_generated_text(obj)
+        outputs = obj.get("outputs")
+        if isinstance(outputs, list) and outputs and isinstance(outputs[0], str):
+            return Record(outputs[0])  # LMI dynamic batching: {"outputs": ["word"]}
+    except (TypeError, AttributeError, IndexError, KeyError) as exc:
+        raise MalformedStreamError(
+            f"record has an unexpected shape ({exc}): {_excerpt(payload)!r}"
+        ) from exc
+    raise MalformedStreamError(
+        f"unrecognised record with keys {sorted(obj)[:8]}: {_excerpt(payload)!r}"
+    )
+
+
+class RecordParser:
+    """Turns lines (bytes, without line endings) into :class:`Record` objects."""
+
+    __slots__ = ("_data", "_event")
+
+    def __init__(self) -> None:
+        self._data: list[bytes] = []
+        self._event = b""
+
+    def feed_line(self, line: bytes) -> Record | None:
+        """Consume one line; return a record when it completes one.
+
+        Raises:
+            ContainerError: The container reported an error in-band.
+            MalformedStreamError: The line is neither SSE nor a JSON record.
+        """
+        if not line:
+            return self._dispatch()
+        first = line[0]
+        if first == 0x7B or first == 0x5B:  # "{" or "[": a bare JSON line (LMI jsonlines)
+            if self._data:
+                raise MalformedStreamError("a bare JSON line interrupted an unfinished SSE event")
+            return parse_json_record(line)
+        if line.startswith(b"data:"):
+            value = line[5:]
+            if value[:1] == b" ":
+                value = value[1:]
+            self._data.append(value)
+            return None
+        if first == 0x3A:  # ":" comment / keep-alive
+            return None
+        name, sep, value = line.partition(b":")
+        if name == b"event":
+            self._event = value.strip()
+            return None
+        if name in (b"id", b"retry") and sep:
+            return None
+        if not line.strip():
+            return self._dispatch()
+        raise MalformedStreamError(f"unexpected line in the stream: {_excerpt(line)!r}")
+
+    def finish(self) -> Record | None:
+        """Dispatch an SSE event left open when the body ended without a blank line."""
+        return self._dispatch()
+
+    def _dispatch(self) -> Record | None:
+        if not self._data:
+            self._event = b""
+            return None
+        data = self._data[0] if len(self._data) == 1 else b"\n".join(self._data)
+        event = self._event
+        self._data = []
+        self._event = b""
+        if data == b"[DONE]":
+            return _DONE
+        if event == b"error" and not data.startswith((b"{", b"[")):
+            raise ContainerError(data.decode("utf-8", "replace"), error_code="sse-error")
+        return parse_json_record(data)

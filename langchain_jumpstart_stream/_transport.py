@@ -1,0 +1,307 @@
+"""The only module that talks to SageMaker: client set-up, calls, errors, raw reads.
+
+boto3 signs and sends the request and raises for HTTP errors. For the streamed
+body we read the raw HTTP chunks ourselves and decode the event-stream frames
+with :mod:`._eventstream`, which validates the same CRCs as botocore at a
+fraction of the cost per token.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import random
+import socket
+import time
+from collections.abc import Iterator, Mapping
+from typing import TYPE_CHECKING, Any
+
+from botocore.exceptions import (
+    BotoCoreError,
+    ClientError,
+    ConnectTimeoutError,
+    NoCredentialsError,
+    NoRegionError,
+)
+from botocore.exceptions import (
+    EndpointConnectionError as BotoEndpointConnectionError,
+)
+from botocore.exceptions import (
+    ReadTimeoutError as BotoReadTimeoutError,
+)
+
+from . import errors
+from ._eventstream import Frame, FrameDecoder
+
+if TYPE_CHECKING:
+    from mypy_boto3_sagemaker_runtime import SageMakerRuntimeClient
+
+__all__ = [
+    "RawStream",
+    "backoff_delay",
+    "make_client",
+    "translate_client_error",
+    "translate_transport_error",
+]
+
+_READ_SIZE = 65536
+
+
+def make_client(
+    *,
+    region_name: str | None,
+    credentials_profile_name: str | None,
+    endpoint_url: str | None,
+    connect_timeout: float,
+    read_timeout: float,
+    max_pool_connections: int,
+) -> SageMakerRuntimeClient:
+    """Create a ``sagemaker-runtime`` client.
+
+    botocore's own retries are switched off: the LLM retries itself, and only
+    before the first token (botocore cannot know when tokens were delivered).
+    """
+    import boto3
+    from botocore.config import Config
+
+    config = Config(
+        connect_timeout=connect_timeout,
+        read_timeout=read_timeout,
+        retries={"total_max_attempts": 1, "mode": "standard"},
+        max_pool_connections=max_pool_connections,
+        user_agent_extra="langchain-jumpstart-stream",
+    )
+    try:
+        session = boto3.Session(profile_name=credentials_profile_name)
+        return session.client(
+            "sagemaker-runtime",
+            region_name=region_name,
+            endpoint_url=endpoint_url,
+            config=config,
+        )
+    except NoRegionError as exc:
+        raise errors.ConfigurationError(
+            "no AWS region is configured",
+            hint="Pass region_name=..., or set AWS_REGION / AWS_DEFAULT_REGION",
+        ) from exc
+    except BotoCoreError as exc:  # e.g. ProfileNotFound
+        raise errors.ConfigurationError(
+            f"could not create the SageMaker Runtime client: {exc}",
+            hint="Check credentials_profile_name and ~/.aws/config",
+        ) from exc
+
+
+def backoff_delay(attempt: int, base: float, cap: float = 20.0) -> float:
+    """Full-jitter exponential backoff, as AWS recommends, for retry ``attempt`` (1-based)."""
+    return random.uniform(0.0, min(cap, base * (2 ** (attempt - 1))))  # noqa: S311
+
+
+_THROTTLING = {
+    "ThrottlingException",
+    "Throttling",
+    "TooManyRequestsException",
+    "RequestLimitExceeded",
+    "ProvisionedThroughputExceededException",
+}
+
+
+def translate_client_error(exc: ClientError, endpoint_name: str) -> errors.EndpointRequestError:
+    """Map a botocore ``ClientError`` raised before the stream to our error tree."""
+    err = exc.response.get("Error", {})
+    code = str(err.get("Code") or "Unknown")
+    message = str(err.get("Message") or exc)
+    meta = exc.response.get("ResponseMetadata", {})
+    status = int(meta.get("HTTPStatusCode") or 0)
+    request_id = meta.get("RequestId")
+    cls: type[errors.EndpointRequestError]
+    if code in _THROTTLING or status == 429:
+        cls = errors.EndpointThrottledError
+    elif code == "ValidationError" and "not found" in message.lower():
+        cls = errors.EndpointNotFoundError
+    elif code in ("AccessDeniedException", "UnrecognizedClientException") or status == 403:
+        cls = errors.EndpointAccessDeniedError
+    elif code == "ModelError":
+        original = exc.response.get("OriginalStatusCode") or err.get("OriginalStatusCode")
+        if original:
+            message = f"{message} (container status {original})"
+        cls = errors.ModelInvocationError
+    elif code == "ModelNotReadyException" or status >= 500:
+        cls = errors.EndpointServiceError
+    elif code == "ValidationError" or 400 <= status < 500:
+        cls = errors.InvalidRequestError
+    else:
+        cls = errors.EndpointServiceError
+    return cls(message, endpoint_name=endpoint_name, error_code=code, request_id=request_id)
+
+
+def translate_transport_error(
+    exc: BaseException, endpoint_name: str, *, streaming: bool
+) -> errors.JumpStartStreamError:
+    """Map a network-level failure; ``streaming`` says whether the body had started."""
+    if isinstance(exc, NoCredentialsError):
+        return errors.ConfigurationError(
+            "no AWS credentials were found",
+            endpoint_name=endpoint_name,
+            hint="Configure credentials (environment, profile or role), or pass client=...",
+        )
+    timeout = isinstance(exc, TimeoutError | socket.timeout | BotoReadTimeoutError) or (
+        "timed out" in str(exc).lower()
+    )
+    if not streaming:
+        kind = "timed out" if timeout or isinstance(exc, ConnectTimeoutError) else "failed"
+        return errors.EndpointConnectionError(
+            f"the request {kind}: {exc}", endpoint_name=endpoint_name
+        )
+    if timeout:
+        return errors.StreamTimeoutError(
+            "no data arrived within the read timeout", endpoint_name=endpoint_name
+        )
+    return errors.StreamInterruptedError(
+        f"the connection broke before the stream ended: {exc}", endpoint_name=endpoint_name
+    )
+
+
+def _frame_error(frame: Frame, endpoint_name: str) -> errors.StreamError:
+    """Turn an ``exception``/``error`` frame into the matching StreamError."""
+    detail: dict[str, Any] = {}
+    try:
+        parsed = json.loads(frame.payload) if frame.payload else {}
+        if isinstance(parsed, dict):
+            detail = parsed
+    except ValueError:
+        detail = {"Message": frame.payload.decode("utf-8", "replace")}
+    message = str(
+        detail.get("Message")
+        or detail.get("message")
+        or frame.headers.get(":error-message")
+        or frame.event_type
+    )
+    code = str(detail.get("ErrorCode") or frame.event_type or "Unknown")
+    if frame.event_type == "ModelStreamError":
+        return errors.ModelStreamError(message, endpoint_name=endpoint_name, error_code=code)
+    if frame.event_type == "InternalStreamFailure":
+        return errors.InternalStreamFailure(message, endpoint_name=endpoint_name, error_code=code)
+    return errors.StreamError(message, endpoint_name=endpoint_name, error_code=code)
+
+
+class RawStream:
+    """The streamed body of one ``InvokeEndpointWithResponseStream`` response.
+
+    Iterate :meth:`payloads` for the ``PayloadPart`` bytes; :meth:`close` (or
+    :meth:`abort` from another thread) ends it and frees the connection.
+    """
+
+    def __init__(self, response: Mapping[str, Any], endpoint_name: str) -> None:
+        body = response["Body"]
+        # botocore keeps the urllib3 response it would decode; we decode it ourselves.
+        self._raw: Any = getattr(body, "_raw_stream", None)
+        self._body = body
+        self._endpoint = endpoint_name
+        self.request_id: str | None = response.get("ResponseMetadata", {}).get("RequestId")
+        self.closed = False
+
+    def payloads(self) -> Iterator[bytes]:
+        """Yield each PayloadPart's bytes as soon as its frame is complete.
+
+        Raises:
+            StreamError: A subclass for error frames, corrupt frames, timeouts and
+                broken connections.
+        """
+        decoder = FrameDecoder()
+        try:
+            for data in self._chunks():
+                for frame in decoder.feed(data):
+                    if frame.message_type == "event":
+                        if frame.event_type == "PayloadPart":
+                            yield frame.payload
+                        # Unknown event types are skipped for forward compatibility.
+                    else:
+                        raise _frame_error(frame, self._endpoint)  # noqa: TRY301
+            decoder.finish()
+        except errors.JumpStartStreamError as exc:
+            exc._attach(endpoint_name=self._endpoint, request_id=self.request_id)
+            raise
+        except Exception as exc:
+            if self.closed:
+                return  # aborted from another thread; the caller already knows
+            err = translate_transport_error(exc, self._endpoint, streaming=True)
+            err._attach(request_id=self.request_id)
+            raise err from exc
+
+    def _chunks(self) -> Iterator[bytes]:
+        raw = self._raw
+        if raw is None:
+            # Not a urllib3 response (e.g. a stubbed client): use botocore's decoding.
+            for event in self._body:
+                part = event.get("PayloadPart")
+                if part is not None:
+                    yield part["Bytes"]
+            return
+        if getattr(raw, "chunked", False) and raw.supports_chunked_reads():
+            # One HTTP chunk per frame on SageMaker: each arrives as soon as it is sent.
+            yield from raw.read_chunked(decode_content=False)
+            return
+        while True:
+            data = raw.read1(_READ_SIZE, decode_content=False)
+            if not data:
+                return
+            yield data
+
+    def close(self) -> None:
+        """Close the HTTP stream, so the endpoint stops generating."""
+        if self.closed:
+            return
+        self.closed = True
+        raw = self._raw
+        if raw is None:
+            self._body.close()
+            return
+        # Never hand a half-read connection back to the pool: close it.
+        try:
+            raw.close()
+        finally:
+            raw.release_conn()
+
+    def abort(self) -> None:
+        """Close from another thread, waking a read blocked in ``recv``."""
+        self.closed = True
+        raw = self._raw
+        sock = getattr(getattr(raw, "connection", None), "sock", None)
+        if sock is not None:
+            with contextlib.suppress(OSError):  # already closed by the peer
+                sock.shutdown(socket.SHUT_RDWR)
+
+
+def invoke_stream(
+    client: SageMakerRuntimeClient, request: Mapping[str, Any], endpoint_name: str
+) -> RawStream:
+    """Send ``InvokeEndpointWithResponseStream``; map failures to EndpointRequestError."""
+    try:
+        response = client.invoke_endpoint_with_response_stream(**request)
+    except ClientError as exc:
+        raise translate_client_error(exc, endpoint_name) from exc
+    except (BotoEndpointConnectionError, ConnectTimeoutError, BotoReadTimeoutError) as exc:
+        raise translate_transport_error(exc, endpoint_name, streaming=False) from exc
+    except (BotoCoreError, OSError) as exc:
+        raise translate_transport_error(exc, endpoint_name, streaming=False) from exc
+    return RawStream(response, endpoint_name)
+
+
+def invoke(
+    client: SageMakerRuntimeClient, request: Mapping[str, Any], endpoint_name: str
+) -> tuple[bytes, str | None]:
+    """Send ``InvokeEndpoint``; return the body and request id."""
+    try:
+        response = client.invoke_endpoint(**request)
+        body = response["Body"].read()
+    except ClientError as exc:
+        raise translate_client_error(exc, endpoint_name) from exc
+    except (BotoCoreError, OSError) as exc:
+        raise translate_transport_error(exc, endpoint_name, streaming=False) from exc
+    request_id = response.get("ResponseMetadata", {}).get("RequestId")
+    return body, request_id
+
+
+def sleep_before_retry(attempt: int, base: float) -> None:
+    """Wait before retry ``attempt``."""
+    time.sleep(backoff_delay(attempt, base))
