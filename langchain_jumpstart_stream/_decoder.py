@@ -73,6 +73,7 @@ class StreamDecoder:
 
     __slots__ = (
         "_delivered",
+        "_ended_on_special",
         "_held_ids",
         "_held_logprobs",
         "_lines",
@@ -105,6 +106,7 @@ class StreamDecoder:
         self._token_details = token_details
         self._model_id = model_id
         self._delivered: list[str] = []
+        self._ended_on_special = False
         self._held_ids: list[int | None] = []
         self._held_logprobs: list[float | None] = []
         self.stopped = False
@@ -190,6 +192,8 @@ class StreamDecoder:
             info["stop_sequence"] = self._stop.matched
         elif self.finish_reason is not None:
             info["finish_reason"] = self.finish_reason
+        elif self._ended_on_special:
+            info["finish_reason"] = "eos_token"
         output = self.output_tokens if self.output_tokens is not None else self.tokens_seen
         info["output_tokens"] = output
         if self.input_tokens is not None:
@@ -213,7 +217,12 @@ class StreamDecoder:
         if text or record.token_id is not None:
             self.tokens_seen += 1
         if record.special or text in self._special:
+            if self.finish_reason is None and record.token_id is not None:
+                # A container that does not send details still ended on EOS.
+                self._ended_on_special = True
             text = ""
+        else:
+            self._ended_on_special = False
         if self._token_details and (record.token_id is not None or record.logprob is not None):
             self._held_ids.append(record.token_id)
             self._held_logprobs.append(record.logprob)

@@ -47,7 +47,8 @@ def build_body(
     server_stop = list(stop[:MAX_SERVER_STOPS])
     body: dict[str, Any]
     if schema in ("tgi", "lmi"):
-        params = dict(parameters)
+        # TGI and LMI report finish_reason and token counts only when asked.
+        params = {"details": True, **parameters}
         if server_stop:
             key = schema_stop_parameter(schema)
             params[key] = list(dict.fromkeys([*params.get(key, []), *server_stop]))[

@@ -176,7 +176,9 @@ def _frame_error(frame: Frame, endpoint_name: str) -> errors.StreamError:
         or frame.headers.get(":error-message")
         or frame.event_type
     )
-    code = str(detail.get("ErrorCode") or frame.event_type or "Unknown")
+    code = frame.event_type or "Unknown"
+    if detail.get("ErrorCode"):  # the container's own code, inside the AWS one
+        message = f"{message} (container error code {detail['ErrorCode']})"
     if frame.event_type == "ModelStreamError":
         return errors.ModelStreamError(message, endpoint_name=endpoint_name, error_code=code)
     if frame.event_type == "InternalStreamFailure":

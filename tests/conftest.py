@@ -1,0 +1,63 @@
+"""Shared fixtures: one in-process emulator per test session, on an ephemeral port."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+from langchain_jumpstart_stream import JumpStartLLM
+from langchain_jumpstart_stream.emulator import Emulator, EndpointConfig, RecordedRequest
+
+_names = itertools.count()
+
+
+@pytest.fixture(autouse=True)
+def _no_real_aws(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Dummy credentials and no config files: nothing can reach a real account."""
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_CONFIG_FILE", "/dev/null")
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
+
+
+@pytest.fixture(scope="session")
+def emulator() -> Iterator[Emulator]:
+    with Emulator(endpoints={}) as emu:
+        yield emu
+
+
+@pytest.fixture
+def endpoint(emulator: Emulator) -> Callable[..., str]:
+    """Register a fresh endpoint with the given EndpointConfig fields; return its name."""
+
+    def make(**config: Any) -> str:
+        name = f"ep-{next(_names)}"
+        emulator.add_endpoint(name, EndpointConfig(**config))
+        return name
+
+    return make
+
+
+@pytest.fixture
+def llm(emulator: Emulator) -> Callable[..., JumpStartLLM]:
+    """A JumpStartLLM on the emulator, through the lazily created client (real boto3)."""
+
+    def make(endpoint_name: str, **kwargs: Any) -> JumpStartLLM:
+        kwargs.setdefault("endpoint_url", emulator.url)
+        kwargs.setdefault("region_name", "us-east-1")
+        kwargs.setdefault("retry_base_delay", 0.01)
+        return JumpStartLLM(endpoint_name=endpoint_name, **kwargs)
+
+    return make
+
+
+@pytest.fixture
+def requests_to(emulator: Emulator) -> Callable[[str], list[RecordedRequest]]:
+    def find(name: str) -> list[RecordedRequest]:
+        return [r for r in emulator.requests if r.endpoint == name]
+
+    return find
