@@ -1,0 +1,173 @@
+"""The ``jumpstart-stream`` command: ``serve``, ``complete`` and ``chat``.
+
+Without ``--endpoint-name`` the commands start the local emulator in-process, so
+they work with no AWS account.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import sys
+import time
+from collections.abc import Iterable, Iterator
+from typing import TYPE_CHECKING, TextIO
+
+if TYPE_CHECKING:
+    from .llms import JumpStartLLM
+
+__all__ = ["main"]
+
+_DEFAULT_MODEL = "huggingface-llm-falcon-7b-instruct-bf16"
+
+
+def _connection_args(parser: argparse.ArgumentParser) -> None:
+    env = os.environ.get
+    parser.add_argument(
+        "--endpoint-name",
+        default=env("JUMPSTART_ENDPOINT_NAME"),
+        help="SageMaker endpoint (default: $JUMPSTART_ENDPOINT_NAME, else the local emulator)",
+    )
+    parser.add_argument(
+        "--model-id",
+        default=env("JUMPSTART_MODEL_ID", _DEFAULT_MODEL),
+        help="JumpStart model id (default: %(default)s)",
+    )
+    parser.add_argument("--region", default=env("AWS_REGION"), help="AWS region")
+    parser.add_argument("--max-new-tokens", type=int, default=400)
+    parser.add_argument(
+        "--tokens-per-second",
+        type=float,
+        default=30.0,
+        help="pace of the local emulator (ignored for real endpoints)",
+    )
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="jumpstart-stream",
+        description="Stream tokens from SageMaker JumpStart endpoints, or serve a local emulator.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser(
+        "serve",
+        help="run the local SageMaker Runtime emulator (see `serve --help`)",
+        add_help=False,
+    )
+    complete = sub.add_parser("complete", help="stream one answer to a prompt")
+    complete.add_argument("prompt")
+    _connection_args(complete)
+    chat = sub.add_parser("chat", help="interactive streaming chat in the terminal")
+    _connection_args(chat)
+    return parser
+
+
+@contextlib.contextmanager
+def _llm(args: argparse.Namespace) -> Iterator[JumpStartLLM]:
+    from .llms import JumpStartLLM
+
+    kwargs = {"model_kwargs": {"max_new_tokens": args.max_new_tokens}}
+    if args.endpoint_name:
+        yield JumpStartLLM(
+            endpoint_name=args.endpoint_name,
+            model_id=args.model_id,
+            region_name=args.region,
+            **kwargs,
+        )
+        return
+    from .emulator import Emulator, EndpointConfig
+    from .registry import get_model
+
+    spec = get_model(args.model_id)
+    fmt = {"tgi": "tgi", "jsonlines": "jsonlines", "openai": "openai-chat"}[
+        spec.stream_format or "tgi"
+    ]
+    config = EndpointConfig(
+        stream_format=fmt,  # type: ignore[arg-type]
+        model_id=args.model_id,
+        tokens_per_second=args.tokens_per_second,
+    )
+    with Emulator(endpoints={"local": config}) as emulator:
+        print(f"(local emulator at {emulator.url}; no AWS account used)", file=sys.stderr)
+        yield JumpStartLLM(
+            endpoint_name="local", model_id=args.model_id, client=emulator.client(), **kwargs
+        )
+
+
+def stream_answer(tokens: Iterable[str], out: TextIO, err: TextIO) -> str:
+    """Print tokens as they arrive; end with time to first token and tokens per second."""
+    start = time.perf_counter()
+    first: float | None = None
+    parts: list[str] = []
+    for token in tokens:
+        if first is None:
+            first = time.perf_counter() - start
+        parts.append(token)
+        out.write(token)
+        out.flush()
+    elapsed = time.perf_counter() - start
+    rate = len(parts) / elapsed if elapsed > 0 else 0.0
+    ttft = f"{1000 * first:.0f} ms" if first is not None else "n/a"
+    err.write(f"\n[{len(parts)} tokens · first token {ttft} · {rate:.1f} tokens/s]\n")
+    err.flush()
+    return "".join(parts)
+
+
+def _complete(args: argparse.Namespace) -> int:
+    with _llm(args) as llm:
+        stream_answer(llm.stream(args.prompt), sys.stdout, sys.stderr)
+    return 0
+
+
+def _chat(args: argparse.Namespace) -> int:
+    from .registry import get_model, render_chat
+
+    spec = get_model(args.model_id)
+    history: list[tuple[str, str]] = []
+    with _llm(args) as llm:
+        print("Type a message; an empty line or Ctrl-D quits.", file=sys.stderr)
+        while True:
+            try:
+                line = input("you> ").strip()
+            except EOFError:
+                break
+            if not line:
+                break
+            history.append(("user", line))
+            if spec.chat_template is not None:
+                prompt = render_chat(spec.chat_template, history)
+            else:
+                prompt = line
+            sys.stdout.write("bot> ")
+            try:
+                answer = stream_answer(llm.stream(prompt), sys.stdout, sys.stderr)
+            except KeyboardInterrupt:  # Ctrl-C stops this answer, not the chat
+                sys.stderr.write("\n[stopped]\n")
+                history.pop()
+                continue
+            history.append(("assistant", answer.strip()))
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``jumpstart-stream`` console script."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["serve"]:
+        from .emulator.__main__ import main as serve
+
+        return serve(argv[1:])
+    args = _parser().parse_args(argv)
+    from .errors import JumpStartStreamError
+
+    try:
+        return _complete(args) if args.command == "complete" else _chat(args)
+    except JumpStartStreamError as exc:
+        print(f"\nerror: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

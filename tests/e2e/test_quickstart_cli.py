@@ -1,0 +1,78 @@
+"""The README's quickstart and the CLI run as a user runs them, in a subprocess."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from langchain_jumpstart_stream.emulator import WEBSITE_ANSWER
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def run(*args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "HOME": str(ROOT),
+        "AWS_CONFIG_FILE": "/dev/null",
+        "AWS_SHARED_CREDENTIALS_FILE": "/dev/null",
+    }  # no AWS credentials at all
+    return subprocess.run(
+        [sys.executable, *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
+        check=False,
+        cwd=ROOT,
+    )
+
+
+def test_quickstart_streams_the_answer_without_aws() -> None:
+    proc = run("examples/quickstart.py", "--tokens-per-second", "2000")
+    assert proc.returncode == 0, proc.stderr
+    assert WEBSITE_ANSWER in proc.stdout
+    assert "tokens, first after" in proc.stderr
+
+
+def test_cli_complete_and_chat() -> None:
+    proc = run(
+        "-m",
+        "langchain_jumpstart_stream.cli",
+        "complete",
+        "How do I build a website?",
+        "--tokens-per-second",
+        "2000",
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == WEBSITE_ANSWER.strip()
+    assert "tokens/s" in proc.stderr and "first token" in proc.stderr
+    proc = run(
+        "-m",
+        "langchain_jumpstart_stream.cli",
+        "chat",
+        "--tokens-per-second",
+        "2000",
+        stdin="How do I build a website?\nthanks\n\n",
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.count("bot> ") == 2
+    assert "domain" in proc.stdout
+
+
+def test_cli_reports_errors_clearly() -> None:
+    proc = run(
+        "-m",
+        "langchain_jumpstart_stream.cli",
+        "complete",
+        "hi",
+        "--endpoint-name",
+        "x",
+        "--region",
+        "us-east-1",
+    )
+    assert proc.returncode == 1
+    assert "error:" in proc.stderr
+    assert "Traceback" not in proc.stderr
