@@ -1,0 +1,346 @@
+"""What each container puts on the wire for a generation (pure, no I/O).
+
+* ``tgi``: Hugging Face TGI Server-Sent Events, ``data:{...}`` (no space, compact JSON).
+* ``jsonlines``: DJL/LMI rolling batch, one ``json.dumps`` line per token.
+* ``jsonlines-tgi``: LMI with ``tgi_compat``: TGI token keys, details on by default.
+* ``lmi-sse``: LMI's ``sse`` formatter, ``data: `` + the JSON line + a blank line.
+* ``openai-chat`` / ``openai-completion``: vLLM-style OpenAI chunks, SSE with
+  ``data: [DONE]`` or bare JSON lines (DJL ``jsonlines_chat``).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from ._config import EndpointConfig
+from ._generator import (
+    FinishReason,
+    Generation,
+    ParsedRequest,
+    Token,
+    generate,
+    parse_request,
+)
+
+# Fixed so that the same request always gives the same bytes.
+CREATED = 1_718_000_000
+_KEEP_ALIVE = ": keep-alive\n\n"
+_COMMENT_EVERY = 5
+_OPENAI_FINISH: dict[FinishReason, str] = {
+    "eos_token": "stop",
+    "stop_sequence": "stop",
+    "length": "length",
+}
+
+Lines = list[tuple[str, int]]
+
+
+@dataclass(frozen=True)
+class Record:
+    """A unit of container output and how many generated tokens it carries."""
+
+    data: bytes
+    tokens: int = 0
+
+
+def _compact(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+def _pythonic(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False)
+
+
+def stream_records(
+    config: EndpointConfig, request: ParsedRequest, generation: Generation
+) -> list[Record]:
+    """The records a streaming container sends, in order, with any in-band error."""
+    error_at: int | None = None
+    if config.error_kind == "in_band" and config.error_after_tokens is not None:
+        error_at = min(config.error_after_tokens, len(generation.tokens))
+    renderer = _STREAMERS[config.stream_format]
+    return _finish(config, renderer(config, request, generation, error_at))
+
+
+def response_body(config: EndpointConfig, request: ParsedRequest, generation: Generation) -> bytes:
+    """The body a container returns for a non-streaming request."""
+    return _BODIES[config.stream_format](config, request, generation).encode("utf-8")
+
+
+def _finish(config: EndpointConfig, lines: Lines) -> list[Record]:
+    if config.sse_comments and config.is_sse:
+        lines = _with_comments(lines)
+    if not config.final_newline and lines:
+        text, tokens = lines[-1]
+        lines[-1] = (text.rstrip("\n"), tokens)
+    newline = "\r\n" if config.crlf else "\n"
+    return [Record(text.replace("\n", newline).encode("utf-8"), tokens) for text, tokens in lines]
+
+
+def _with_comments(lines: Lines) -> Lines:
+    out: Lines = [(_KEEP_ALIVE, 0)]
+    seen = 0
+    for index, (text, tokens) in enumerate(lines):
+        out.append(("event: message\n" + text, tokens))
+        seen += tokens
+        if tokens and seen % _COMMENT_EVERY == 0 and index < len(lines) - 1:
+            out.append((_KEEP_ALIVE, 0))
+    return out
+
+
+# -- TGI ------------------------------------------------------------------------------
+
+
+def _tgi_token(token: Token) -> dict[str, Any]:
+    return {"id": token.id, "text": token.text, "logprob": token.logprob, "special": token.special}
+
+
+def _tgi_stream(
+    config: EndpointConfig, request: ParsedRequest, gen: Generation, error_at: int | None
+) -> Lines:
+    lines: Lines = []
+    count = len(gen.tokens) if error_at is None else error_at
+    for index, token in enumerate(gen.tokens[:count], start=1):
+        final = error_at is None and index == len(gen.tokens)
+        event: dict[str, Any] = {
+            "index": index,
+            "token": _tgi_token(token),
+            "generated_text": gen.text if final else None,
+            "details": _tgi_details(request, gen) if final and request.details else None,
+        }
+        lines.append(("data:" + _compact(event) + "\n\n", 1))
+    if error_at is not None:
+        error = {"error": config.error_message, "error_type": "generation"}
+        lines.append(("data:" + _compact(error) + "\n\n", 0))
+    return lines
+
+
+def _tgi_details(request: ParsedRequest, gen: Generation) -> dict[str, Any]:
+    return {
+        "finish_reason": gen.finish_reason,
+        "generated_tokens": len(gen.tokens),
+        "seed": request.seed,
+        "input_length": gen.prompt_tokens,
+    }
+
+
+def _tgi_body(config: EndpointConfig, request: ParsedRequest, gen: Generation) -> str:
+    result: dict[str, Any] = {"generated_text": gen.text}
+    if request.details:
+        details = _tgi_details(request, gen)
+        details.pop("input_length")
+        details["prefill"] = []
+        details["tokens"] = [_tgi_token(t) for t in gen.tokens]
+        result["details"] = details
+    return _compact([result])
+
+
+# -- LMI (DJL Serving) ----------------------------------------------------------------
+
+
+def _lmi_token(token: Token, *, tgi_compat: bool) -> dict[str, Any]:
+    if tgi_compat:
+        out: dict[str, Any] = {"id": token.id, "text": token.text, "logprob": token.logprob}
+        if token.special:
+            out["special"] = True
+        return out
+    out = {"id": token.id, "text": token.text, "log_prob": token.logprob}
+    if token.special:
+        out["special_token"] = True
+    return out
+
+
+def _lmi_lines(
+    config: EndpointConfig, request: ParsedRequest, gen: Generation, error_at: int | None
+) -> list[tuple[str, int]]:
+    """LMI JSON lines without framing; each ends with a newline."""
+    tgi_compat = config.stream_format == "jsonlines-tgi"
+    want_details = request.details if request.details is not None else tgi_compat
+    lines: Lines = []
+    count = len(gen.tokens) if error_at is None else error_at
+    for index, token in enumerate(gen.tokens[:count], start=1):
+        line: dict[str, Any] = {"token": _lmi_token(token, tgi_compat=tgi_compat)}
+        if error_at is None and index == len(gen.tokens):
+            line["generated_text"] = gen.text
+            if want_details:
+                line["details"] = {
+                    "finish_reason": gen.finish_reason,
+                    "generated_tokens": len(gen.tokens),
+                    "inputs": request.prompt,
+                }
+        lines.append((_pythonic(line) + "\n", 1))
+    if error_at is not None:
+        error_token = Token(-1, "", -1, special=True)
+        error: dict[str, Any] = {
+            "token": _lmi_token(error_token, tgi_compat=tgi_compat),
+            "generated_text": "",
+            "details": {"finish_reason": "error", "generated_tokens": None, "inputs": None},
+        }
+        if config.in_band_style == "alternate":
+            error["error_msg"] = config.error_message
+        lines.append((_pythonic(error) + "\n", 0))
+    return lines
+
+
+def _lmi_sse(
+    config: EndpointConfig, request: ParsedRequest, gen: Generation, error_at: int | None
+) -> Lines:
+    return [("data: " + text + "\n", n) for text, n in _lmi_lines(config, request, gen, error_at)]
+
+
+def _lmi_body(config: EndpointConfig, request: ParsedRequest, gen: Generation) -> str:
+    tgi_compat = config.stream_format == "jsonlines-tgi"
+    result: dict[str, Any] = {"generated_text": gen.text}
+    if request.details if request.details is not None else tgi_compat:
+        result["details"] = {
+            "finish_reason": gen.finish_reason,
+            "generated_tokens": len(gen.tokens),
+            "inputs": request.prompt,
+            "tokens": [_lmi_token(t, tgi_compat=tgi_compat) for t in gen.tokens],
+        }
+    return _pythonic([result] if tgi_compat else result)
+
+
+# -- OpenAI-compatible (vLLM) ---------------------------------------------------------
+
+
+def _openai_head(config: EndpointConfig, request: ParsedRequest, obj: str) -> dict[str, Any]:
+    prefix = "chatcmpl" if config.stream_format == "openai-chat" else "cmpl"
+    return {
+        "id": f"{prefix}-{request.digest}",
+        "object": obj,
+        "created": CREATED,
+        "model": request.model or config.model_id,
+    }
+
+
+def _usage(gen: Generation) -> dict[str, int]:
+    completion = len(gen.tokens)
+    return {
+        "prompt_tokens": gen.prompt_tokens,
+        "completion_tokens": completion,
+        "total_tokens": gen.prompt_tokens + completion,
+    }
+
+
+def _openai_stream(
+    config: EndpointConfig, request: ParsedRequest, gen: Generation, error_at: int | None
+) -> Lines:
+    chat = config.stream_format == "openai-chat"
+    sse = config.openai_framing == "sse"
+
+    def frame(payload: Any, tokens: int = 0) -> tuple[str, int]:
+        text = payload if isinstance(payload, str) else _compact(payload)
+        return ("data: " + text + "\n\n", tokens) if sse else (text + "\n", tokens)
+
+    obj = "chat.completion.chunk" if chat else "text_completion"
+
+    def chunk(piece: dict[str, Any], finish: str | None) -> dict[str, Any]:
+        choice = {"index": 0, **piece, "logprobs": None, "finish_reason": finish}
+        return {**_openai_head(config, request, obj), "choices": [choice]}
+
+    lines: Lines = []
+    if chat:
+        lines.append(frame(chunk({"delta": {"role": "assistant", "content": ""}}, None)))
+    count = len(gen.tokens) if error_at is None else error_at
+    for index, token in enumerate(gen.tokens[:count], start=1):
+        text = "" if token.special else token.text
+        last = error_at is None and index == len(gen.tokens)
+        finish = _OPENAI_FINISH[gen.finish_reason] if last else None
+        piece: dict[str, Any] = {"delta": {"content": text}} if chat else {"text": text}
+        lines.append(frame(chunk(piece, finish), 1))
+    if error_at is None and not gen.tokens:
+        empty: dict[str, Any] = {"delta": {}} if chat else {"text": ""}
+        lines.append(frame(chunk(empty, _OPENAI_FINISH[gen.finish_reason])))
+    if error_at is not None:
+        lines.append(frame(_openai_error(config)))
+    elif request.include_usage:
+        usage = {**_openai_head(config, request, obj), "choices": [], "usage": _usage(gen)}
+        lines.append(frame(usage))
+    if sse:
+        lines.append(frame("[DONE]"))
+    return lines
+
+
+def _openai_error(config: EndpointConfig) -> dict[str, Any]:
+    error = {
+        "message": config.error_message,
+        "type": "InternalServerError",
+        "param": None,
+        "code": 500,
+    }
+    if config.in_band_style == "alternate":
+        return {"object": "error", **error}
+    return {"error": error}
+
+
+def _openai_body(config: EndpointConfig, request: ParsedRequest, gen: Generation) -> str:
+    chat = config.stream_format == "openai-chat"
+    finish = _OPENAI_FINISH[gen.finish_reason]
+    if chat:
+        choice: dict[str, Any] = {
+            "index": 0,
+            "message": {"role": "assistant", "content": gen.text},
+            "logprobs": None,
+            "finish_reason": finish,
+        }
+    else:
+        choice = {"index": 0, "text": gen.text, "logprobs": None, "finish_reason": finish}
+    obj = "chat.completion" if chat else "text_completion"
+    body = {**_openai_head(config, request, obj), "choices": [choice], "usage": _usage(gen)}
+    return _compact(body)
+
+
+_Streamer = Callable[[EndpointConfig, ParsedRequest, Generation, int | None], Lines]
+_Body = Callable[[EndpointConfig, ParsedRequest, Generation], str]
+
+_STREAMERS: dict[str, _Streamer] = {
+    "tgi": _tgi_stream,
+    "jsonlines": _lmi_lines,
+    "jsonlines-tgi": _lmi_lines,
+    "lmi-sse": _lmi_sse,
+    "openai-chat": _openai_stream,
+    "openai-completion": _openai_stream,
+}
+_BODIES: dict[str, _Body] = {
+    "tgi": _tgi_body,
+    "jsonlines": _lmi_body,
+    "jsonlines-tgi": _lmi_body,
+    "lmi-sse": _lmi_body,
+    "openai-chat": _openai_body,
+    "openai-completion": _openai_body,
+}
+
+
+def plan(config: EndpointConfig, body: bytes) -> tuple[ParsedRequest, Generation]:
+    """Parse a request body and generate its answer, with the container's rules.
+
+    Raises:
+        RequestError: The container would reject the body.
+    """
+    request = parse_request(body, chat=config.stream_format == "openai-chat")
+    generation = generate(
+        request,
+        eos_token=config.resolved_eos_token,
+        keep_stop_text=config.stream_format == "tgi",
+        answer=config.answer,
+        default_max_tokens=config.default_max_tokens,
+    )
+    return request, generation
+
+
+def stream_payload(
+    config: EndpointConfig, request: ParsedRequest, generation: Generation
+) -> tuple[list[Record], str]:
+    """Records for ``InvokeEndpointWithResponseStream`` and the model's content type.
+
+    A request without ``"stream": true`` gets the container's whole non-streaming
+    answer as a single record, as the real containers do.
+    """
+    if request.stream:
+        return stream_records(config, request, generation), config.stream_content_type
+    body = response_body(config, request, generation)
+    return [Record(body, len(generation.tokens))], "application/json"
