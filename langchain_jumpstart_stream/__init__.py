@@ -1,6 +1,6 @@
 """Token-by-token streaming from Amazon SageMaker JumpStart endpoints into LangChain.
 
-The main entry point is :class:`JumpStartLLM`; errors live in
+The entry points are :class:`JumpStartLLM` and :class:`ChatJumpStart`; errors live in
 :mod:`langchain_jumpstart_stream.errors`, the local endpoint emulator in
 :mod:`langchain_jumpstart_stream.emulator` and model facts in
 :mod:`langchain_jumpstart_stream.registry`. Those are imported on first use, so
@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from importlib.metadata import PackageNotFoundError, version
 
+from .chat_models import ChatJumpStart
 from .errors import JumpStartStreamError
 from .llms import JumpStartLLM
 
@@ -19,4 +20,4 @@ try:
 except PackageNotFoundError:  # running from a source tree
     __version__ = "0.0.0"
 
-__all__ = ["JumpStartLLM", "JumpStartStreamError", "__version__"]
+__all__ = ["ChatJumpStart", "JumpStartLLM", "JumpStartStreamError", "__version__"]

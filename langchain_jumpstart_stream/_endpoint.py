@@ -7,6 +7,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
+from langchain_core.language_models import LangSmithParams
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
 
 from . import errors
@@ -171,7 +172,7 @@ class EndpointSettings(BaseModel):
         )
 
     @property
-    def profile(self) -> Profile:
+    def container_profile(self) -> Profile:
         """The resolved container profile (schema, format, defaults)."""
         return self._profile
 
@@ -217,14 +218,16 @@ class EndpointSettings(BaseModel):
         messages: Sequence[Mapping[str, Any]] | None = None,
         schema: RequestSchema | None = None,
         extra: Mapping[str, Any] | None = None,
+        parameters: Mapping[str, Any] | None = None,
     ) -> StreamCall:
+        """Prepare one request; ``parameters`` replaces the merged defaults when given."""
         profile = self._profile
         stops = self._stops(stop)
         body = build_body(
             schema or profile.request_schema,
             prompt=prompt,
             messages=messages,
-            parameters=self._parameters(call_kwargs),
+            parameters=self._parameters(call_kwargs) if parameters is None else parameters,
             stop=stops,
             stream=stream,
             extra=extra,
@@ -265,6 +268,30 @@ class EndpointSettings(BaseModel):
             max_retries=self.max_retries,
             retry_base_delay=self.retry_base_delay,
         )
+
+    def _tracing_params(
+        self,
+        stop: Sequence[str] | None,
+        kwargs: Mapping[str, Any],
+        model_type: Literal["llm", "chat"],
+    ) -> LangSmithParams:
+        """Provider, model and sampling settings for tracing (never credentials)."""
+        params = self._parameters(kwargs)
+        ls = LangSmithParams(
+            ls_provider="amazon_sagemaker",
+            ls_model_name=str(kwargs.get("model") or self.model_id or self.endpoint_name),
+            ls_model_type=model_type,
+        )
+        temperature = params.get("temperature")
+        if isinstance(temperature, int | float):
+            ls["ls_temperature"] = float(temperature)
+        max_tokens = params.get("max_new_tokens", params.get("max_tokens"))
+        if isinstance(max_tokens, int):
+            ls["ls_max_tokens"] = max_tokens
+        stops = self._stops(stop)
+        if stops:
+            ls["ls_stop"] = stops
+        return ls
 
     def _endpoint_params(self) -> dict[str, Any]:
         """Identifying parameters; never credentials."""

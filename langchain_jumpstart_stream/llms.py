@@ -81,6 +81,16 @@ class JumpStartLLM(EndpointSettings, BaseLLM):
     """Go through the stream for ``invoke``/``generate`` too, so callbacks see tokens.
     With False, use ``InvokeEndpoint`` and parse the whole answer."""
 
+    @classmethod
+    def is_lc_serializable(cls) -> bool:
+        """Serialisable: no field holds a secret (the boto3 client is excluded)."""
+        return True
+
+    @classmethod
+    def get_lc_namespace(cls) -> list[str]:
+        """``["langchain_jumpstart_stream", "llms"]``."""
+        return ["langchain_jumpstart_stream", "llms"]
+
     @property
     def _llm_type(self) -> str:
         return "sagemaker-jumpstart"
@@ -90,22 +100,7 @@ class JumpStartLLM(EndpointSettings, BaseLLM):
         return {**self._endpoint_params(), "streaming": self.streaming}
 
     def _get_ls_params(self, stop: list[str] | None = None, **kwargs: Any) -> LangSmithParams:
-        params = self._parameters(kwargs)
-        ls = LangSmithParams(
-            ls_provider="amazon_sagemaker",
-            ls_model_name=self.model_id or self.endpoint_name,
-            ls_model_type="llm",
-        )
-        temperature = params.get("temperature")
-        if isinstance(temperature, int | float):
-            ls["ls_temperature"] = float(temperature)
-        max_tokens = params.get("max_new_tokens", params.get("max_tokens"))
-        if isinstance(max_tokens, int):
-            ls["ls_max_tokens"] = max_tokens
-        stops = self._stops(stop)
-        if stops:
-            ls["ls_stop"] = stops
-        return ls
+        return self._tracing_params(stop, kwargs, "llm")
 
     # -- streaming ----------------------------------------------------------------
 
