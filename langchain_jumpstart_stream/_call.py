@@ -55,7 +55,7 @@ class StreamCall:
         for batch in self.batches():
             yield from batch
 
-    def batches(self) -> Iterator[list[Piece]]:
+    def batches(self) -> Generator[list[Piece], None, None]:
         """Stream the answer: one list of :class:`Piece` objects per PayloadPart.
 
         Closing the generator (a consumer that breaks out, a cancelled task) closes

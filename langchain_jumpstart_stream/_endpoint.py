@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from langchain_core.language_models import LangSmithParams
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
+from typing_extensions import Self
 
 from . import errors
 from ._call import StreamCall
@@ -169,6 +170,65 @@ class EndpointSettings(BaseModel):
             stop_sequences=(),
             gated=spec.gated if spec is not None else False,
             spec=spec,
+        )
+
+    @classmethod
+    def from_model_id(
+        cls,
+        model_id: str,
+        *,
+        deploy: bool = False,
+        endpoint_name: str | None = None,
+        instance_type: str | None = None,
+        accept_eula: bool = False,
+        region_name: str | None = None,
+        **kwargs: Any,
+    ) -> Self:
+        """Build a model for a JumpStart id, deploying a new endpoint if asked.
+
+        Args:
+            model_id: JumpStart model id.
+            deploy: Deploy a new endpoint through the SageMaker SDK (extra
+                ``[jumpstart]``) and use it. Delete it afterwards with
+                ``langchain_jumpstart_stream.registry.delete_endpoint``.
+            endpoint_name: Existing endpoint to use, or the name for the new one.
+            instance_type: Instance type for the new endpoint (JumpStart's default if None).
+            accept_eula: Accept the model's licence (gated models need it, to deploy
+                and to invoke).
+            region_name: AWS region.
+            **kwargs: Other fields of the model (``model_kwargs``, ``client``...).
+
+        Raises:
+            ConfigurationError: Neither ``deploy`` nor ``endpoint_name`` was given, or a
+                gated model without ``accept_eula``.
+            MissingDependencyError: ``deploy=True`` without the ``[jumpstart]`` extra.
+        """
+        inference_component_name = kwargs.pop("inference_component_name", None)
+        if deploy:
+            from .registry import deploy as deploy_model
+
+            deployed = deploy_model(
+                model_id,
+                instance_type=instance_type,
+                accept_eula=accept_eula,
+                endpoint_name=endpoint_name,
+                region_name=region_name,
+            )
+            endpoint_name = deployed.endpoint_name
+            region_name = deployed.region_name or region_name
+            inference_component_name = deployed.inference_component_name
+        elif endpoint_name is None:
+            raise errors.ConfigurationError(
+                f"no endpoint for {model_id!r}",
+                hint="Pass endpoint_name=... for an existing endpoint, or deploy=True",
+            )
+        return cls(
+            endpoint_name=endpoint_name,
+            model_id=model_id,
+            region_name=region_name,
+            accept_eula=accept_eula,
+            inference_component_name=inference_component_name,
+            **kwargs,
         )
 
     @property
