@@ -7,7 +7,7 @@ runs :meth:`StreamCall.pieces` in a worker thread, see :mod:`._bridge`).
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Generator, Iterator, Mapping
+from collections.abc import Callable, Generator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
