@@ -1,4 +1,4 @@
-"""The ``jumpstart-stream`` command: ``serve``, ``complete`` and ``chat``.
+"""The ``jumpstart-stream`` command: ``serve``, ``complete``, ``chat`` and ``models``.
 
 Without ``--endpoint-name`` the commands start the local emulator in-process, so
 they work with no AWS account.
@@ -60,6 +60,10 @@ def _parser() -> argparse.ArgumentParser:
     _connection_args(complete)
     chat = sub.add_parser("chat", help="interactive streaming chat in the terminal")
     _connection_args(chat)
+    models = sub.add_parser("models", help="list the JumpStart models this package knows")
+    models.add_argument("--all", action="store_true", help="every family, not only the seed's ten")
+    models.add_argument("--framework", default=None, help="e.g. huggingface, meta")
+    models.add_argument("--container", default=None, help="tgi, djl-lmi or vllm")
     return parser
 
 
@@ -150,6 +154,28 @@ def _chat(args: argparse.Namespace) -> int:
     return 0
 
 
+def _models(args: argparse.Namespace) -> int:
+    from .registry import get_model, list_models
+
+    catalog = "all" if args.all or args.framework or args.container else "seed"
+    ids = list_models(
+        task=None,
+        framework=args.framework,
+        streaming=None,
+        container=args.container,
+        catalog=catalog,
+    )
+    for model_id in ids:
+        spec = get_model(model_id)
+        flags = ",".join(
+            flag
+            for flag, on in (("gated", spec.gated), ("messages-api", spec.supports_messages_api))
+            if on
+        )
+        print(f"{model_id:58} {spec.container:8} {spec.stream_format or '-':9} {flags}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``jumpstart-stream`` console script."""
     argv = list(sys.argv[1:] if argv is None else argv)
@@ -161,7 +187,8 @@ def main(argv: list[str] | None = None) -> int:
     from .errors import JumpStartStreamError
 
     try:
-        return _complete(args) if args.command == "complete" else _chat(args)
+        commands = {"complete": _complete, "chat": _chat, "models": _models}
+        return commands[args.command](args)
     except JumpStartStreamError as exc:
         print(f"\nerror: {exc}", file=sys.stderr)
         return 1

@@ -76,3 +76,14 @@ def test_cli_reports_errors_clearly() -> None:
     assert proc.returncode == 1
     assert "error:" in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+def test_cli_models_lists_the_seed_ids_and_more_with_all() -> None:
+    proc = run("-m", "langchain_jumpstart_stream.cli", "models")
+    assert proc.returncode == 0, proc.stderr
+    ids = [line.split()[0] for line in proc.stdout.splitlines()]
+    assert len(ids) == 10
+    assert "huggingface-llm-falcon-7b-instruct-bf16" in ids
+    proc = run("-m", "langchain_jumpstart_stream.cli", "models", "--framework", "meta")
+    assert "meta-textgeneration-llama-3-8b-instruct" in proc.stdout
+    assert "gated" in proc.stdout
