@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from ..errors import ConfigurationError, MissingDependencyError
 from ._classify import classify
-from ._snapshot import build_spec, closest_ids, load_snapshot
+from ._snapshot import MODEL_KEYS, build_spec, closest_ids, load_snapshot
 from ._spec import ModelSpec, UnknownModelError
 
 if TYPE_CHECKING:
@@ -338,30 +338,8 @@ def _merge(
     return build_spec(model_id, {**family, **entry})
 
 
-_ENTRY_FIELDS = (
-    "display_name",
-    "family",
-    "container",
-    "hf_model_id",
-    "spec_version",
-    "default_instance_type",
-    "gated",
-    "supports_inference_components",
-    "seed",
-    "verified",
-    "notes",
-    "default_parameters",
-    "special_tokens",
-    "stop_sequences",
-    "stream_format",
-    "request_schema",
-    "max_tokens_parameter",
-    "stop_parameter",
-    "supports_messages_api",
-    "supports_tools",
-    "task",
-    "framework",
-)
+# Every entry key but the template, which is passed as a ChatTemplate, not by name.
+_ENTRY_FIELDS = tuple(sorted(MODEL_KEYS - {"template"}))
 
 
 def _entry_of(spec: ModelSpec) -> dict[str, Any]:

@@ -33,7 +33,7 @@ __all__ = [
 
 _DATA_FILE = "models.json"
 
-_MODEL_KEYS = frozenset(
+MODEL_KEYS = frozenset(
     {
         "display_name",
         "family",
@@ -103,7 +103,7 @@ def load_snapshot() -> Snapshot:
     families = data["families"]
     models: dict[str, ModelSpec] = {}
     for model_id, entry in data["models"].items():
-        unknown = set(entry) - _MODEL_KEYS
+        unknown = set(entry) - MODEL_KEYS
         if unknown:
             raise ConfigurationError(f"{_DATA_FILE}: {model_id}: unknown keys {sorted(unknown)}")
         family = families.get(entry.get("family", ""), {})
