@@ -187,7 +187,7 @@ class StreamDecoder:
 
     def _closing_info(self) -> dict[str, Any]:
         info: dict[str, Any] = {}
-        if self.stopped:
+        if self._stop.matched is not None:  # also found at flush time, in held text
             info["finish_reason"] = "stop_sequence"
             info["stop_sequence"] = self._stop.matched
         elif self.finish_reason is not None:

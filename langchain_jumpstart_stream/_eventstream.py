@@ -95,10 +95,13 @@ class FrameDecoder:
     bounded by the largest frame.
     """
 
-    __slots__ = ("_buf",)
+    __slots__ = ("_buf", "_last_headers", "_last_raw")
 
     def __init__(self) -> None:
         self._buf = bytearray()
+        # Every PayloadPart frame carries the same headers: parse them once.
+        self._last_raw = b""
+        self._last_headers: dict[str, str] = {}
 
     @property
     def pending(self) -> int:
@@ -134,7 +137,12 @@ class FrameDecoder:
                 view.release()
                 raise FrameError("event-stream message CRC mismatch")
             h_start = start + _PRELUDE_LEN
-            headers = _parse_headers(view[h_start : h_start + headers_len])
+            raw = bytes(view[h_start : h_start + headers_len])
+            if raw == self._last_raw:
+                headers = self._last_headers
+            else:
+                headers = _parse_headers(raw)
+                self._last_raw, self._last_headers = raw, headers
             payload = bytes(view[h_start + headers_len : end - 4])
             view.release()
             message_type = headers.get(":message-type", "event")

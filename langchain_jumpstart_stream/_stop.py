@@ -40,37 +40,48 @@ class StopFilter:
         """Add text; return what can be shown now.
 
         After a match, returns the text before the stop and ignores later input.
+        The result does not depend on how the text was cut into tokens: a stop
+        that completes first still loses to one that started earlier and may yet
+        complete, exactly as if the whole text had been searched at once.
         """
         if self.matched is not None:
             return ""
         window = self._held + text
-        # Only a stop that starts in the held tail or in the new text can be new.
-        cut = -1
+        cut, stop = self._earliest_complete(window)
+        limit = len(window) if cut == -1 else cut
+        pending = self._earliest_partial(window, limit)
+        if pending == -1 and cut != -1:
+            self.matched = stop
+            self._held = ""
+            return window[:cut]
+        keep_from = limit if pending == -1 else pending
+        self._held = window[keep_from:]
+        return window[:keep_from]
+
+    def _earliest_complete(self, window: str) -> tuple[int, str | None]:
+        cut, found = -1, None
         for stop in self._stops:
             at = window.find(stop)
             if at != -1 and (cut == -1 or at < cut):
-                cut = at
-                self.matched = stop
-        if cut != -1:
-            self._held = ""
-            return window[:cut]
-        keep = self._partial_suffix(window)
-        if keep:
-            self._held = window[-keep:]
-            return window[:-keep]
-        self._held = ""
-        return window
+                cut, found = at, stop
+        return cut, found
 
-    def _partial_suffix(self, window: str) -> int:
-        """Length of the longest tail of ``window`` that begins some stop sequence."""
-        longest = min(self._longest - 1, len(window))
-        for size in range(longest, 0, -1):
-            tail = window[-size:]
-            if any(stop.startswith(tail) for stop in self._stops):
-                return size
-        return 0
+    def _earliest_partial(self, window: str, limit: int) -> int:
+        """First position before ``limit`` where a stop has begun but not yet ended."""
+        size = len(window)
+        for start in range(max(0, size - self._longest + 1), limit):
+            tail = window[start:]
+            if any(len(stop) > len(tail) and stop.startswith(tail) for stop in self._stops):
+                return start
+        return -1
 
     def flush(self) -> str:
-        """End of stream: release whatever was held back."""
+        """End of stream: release whatever was held back, up to a stop in it."""
         held, self._held = self._held, ""
-        return held if self.matched is None else ""
+        if self.matched is not None:
+            return ""
+        cut, stop = self._earliest_complete(held)
+        if cut != -1:
+            self.matched = stop
+            return held[:cut]
+        return held

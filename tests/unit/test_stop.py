@@ -55,7 +55,7 @@ def test_no_stops_is_passthrough() -> None:
     assert f.push("abc") == "abc"
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=1000, deadline=None)
 @given(
     text=st.text(alphabet="ab.\nU:sé", max_size=40),
     stops=st.lists(st.text(alphabet="ab.\nU:sé", min_size=1, max_size=4), max_size=3),
@@ -68,3 +68,11 @@ def test_matches_reference_for_any_tokenisation(
     tokens = [text[a:b] for a, b in itertools.pairwise(bounds)]
     out, _ = run(tokens, stops)
     assert out == reference(text, stops)
+
+
+def test_an_earlier_stop_still_in_progress_wins_over_a_completed_later_one() -> None:
+    # "." completes first, but ":.:" started earlier and completes one token later.
+    assert run([":.", ":"], [".", ":.:"]) == ("", ":.:")
+    # ...and if it never completes, the cut falls at the "." after all.
+    assert run([":.", "x"], [".", ":.:"]) == (":", ".")
+    assert run([":."], [".", ":.:"]) == (":", ".")  # decided at the end of the stream
