@@ -6,13 +6,22 @@ template (Falcon, Mistral ``[INST]``, Llama 3 headers, Rinna ``<NL>``...) and se
 as a text prompt, or, when the container speaks the Messages API (TGI's
 ``messages`` route, DJL/LMI chat, vLLM), they are sent as an OpenAI-style
 ``messages`` body, with tools when the container supports them.
+
+Each decoder :class:`~._decoder.Piece` becomes one ``AIMessageChunk``; the closing
+piece becomes the ``chunk_position="last"`` chunk that carries the usage, the finish
+reason and the model name. Tool-call deltas become ``tool_call_chunks``, normalised
+by :class:`_ToolCallDeltas` so that langchain-core's merge builds valid calls from
+any container's stream.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
-from typing import Any, Literal
+import json
+import uuid
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterator, Mapping, Sequence
+from operator import itemgetter
+from typing import Any, Literal, cast
 
 from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
 from langchain_core.language_models import BaseChatModel, LangSmithParams, LanguageModelInput
@@ -20,15 +29,23 @@ from langchain_core.messages import (
     AIMessage,
     AIMessageChunk,
     BaseMessage,
+    ChatMessage,
     ToolCallChunk,
     convert_to_openai_messages,
 )
 from langchain_core.messages.ai import UsageMetadata
+from langchain_core.messages.tool import tool_call_chunk
+from langchain_core.output_parsers import (
+    JsonOutputKeyToolsParser,
+    JsonOutputParser,
+    PydanticOutputParser,
+    PydanticToolsParser,
+)
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
-from langchain_core.runnables import Runnable
+from langchain_core.runnables import Runnable, RunnableMap, RunnablePassthrough
 from langchain_core.tools import BaseTool
-from langchain_core.utils.function_calling import convert_to_openai_tool
-from pydantic import Field
+from langchain_core.utils.function_calling import convert_to_json_schema, convert_to_openai_tool
+from langchain_core.utils.pydantic import is_basemodel_subclass
 
 from . import errors
 from ._bridge import aiter_in_thread
@@ -41,49 +58,171 @@ __all__ = ["ChatJumpStart"]
 # TGI/LMI parameter names and their OpenAI-style equivalents, for the Messages API.
 _OPENAI_NAMES = {"max_new_tokens": "max_tokens", "stop_sequences": "stop"}
 _NOT_OPENAI = {"details", "return_full_text", "decoder_input_details", "do_sample"}
-
 _ROLES = {"human": "user", "ai": "assistant", "system": "system"}
+_PROVIDER = "amazon_sagemaker"
+
+ToolChoice = dict[str, Any] | str | bool | None
+StructuredMethod = Literal["function_calling", "json_schema", "json_mode"]
 
 
 def _message_pairs(messages: Sequence[BaseMessage]) -> list[tuple[str, str]]:
-    pairs = []
+    """``(role, text)`` pairs for a chat template; tool traffic needs the Messages API."""
+    pairs: list[tuple[str, str]] = []
     for message in messages:
         role = _ROLES.get(message.type)
-        if role is None:
+        if isinstance(message, ChatMessage) and message.role in ("system", "user", "assistant"):
+            role = message.role
+        calls = isinstance(message, AIMessage) and bool(message.tool_calls)
+        if role is None or calls:
+            what = "tool calls" if calls else f"{message.type!r} messages"
             raise errors.ConfigurationError(
-                f"a chat-template model cannot take {message.type!r} messages",
-                hint="Use a model whose container supports the Messages API for tool messages",
+                f"a chat template has no place for {what}",
+                hint="Use a container with the Messages API and tools (use_messages_api=True)",
             )
-        pairs.append((role, message.text))
+        pairs.append((role, str(message.text)))
     return pairs
 
 
 def _usage(info: Mapping[str, Any]) -> UsageMetadata | None:
-    if "output_tokens" not in info:
+    """Usage when the container reported the prompt's size, else ``None``.
+
+    Some containers (LMI's text route) never report input tokens. A zero there
+    would be summed into cost dashboards as if true, so the usage is left out and
+    the generated count goes to ``response_metadata["output_tokens"]`` instead.
+    """
+    prompt = info.get("input_tokens")
+    if not isinstance(prompt, int):
         return None
-    output = int(info["output_tokens"])
-    prompt = int(info.get("input_tokens", 0))
-    return UsageMetadata(input_tokens=prompt, output_tokens=output, total_tokens=prompt + output)
+    output = int(info.get("output_tokens", 0))
+    usage = {"input_tokens": prompt, "output_tokens": output, "total_tokens": prompt + output}
+    # cast: mypy targets Python 3.10, where langchain-core's NotRequired keys look required.
+    return cast("UsageMetadata", usage)
 
 
-def _tool_chunks(raw: list[dict[str, Any]] | None) -> list[ToolCallChunk]:
-    chunks = []
-    for i, call in enumerate(raw or ()):
-        function = call.get("function") or {}
-        arguments = function.get("arguments")
-        if arguments is not None and not isinstance(arguments, str):
-            import json
+class _ToolCallDeltas:
+    """Turns one stream's OpenAI ``delta.tool_calls`` into ``ToolCallChunk``s.
 
-            arguments = json.dumps(arguments)  # some servers send parsed arguments
-        chunks.append(
-            ToolCallChunk(
-                name=function.get("name"),
-                args=arguments,
-                id=call.get("id"),
-                index=call.get("index", i),
-            )
+    langchain-core merges chunks of the same ``index`` by concatenating their
+    strings, so each call's ``id`` and ``name`` must appear exactly once. Containers
+    differ: vLLM sends them once, TGI repeats the id and nulls the name, DJL/LMI's
+    own formatter repeats the name on every delta and sends no id. Here the first
+    id and name of each call win, and a call without an id gets one, because a
+    ``ToolMessage`` must point back at it.
+    """
+
+    __slots__ = ("_seen",)
+
+    def __init__(self) -> None:
+        self._seen: dict[int, bool] = {}  # index -> name already sent
+
+    def chunks(self, raw: Sequence[Mapping[str, Any]] | None) -> list[ToolCallChunk]:
+        out: list[ToolCallChunk] = []
+        for position, call in enumerate(raw or ()):
+            index = call.get("index")
+            if not isinstance(index, int):
+                index = position
+            function = call.get("function") or {}
+            arguments = function.get("arguments")
+            if arguments is not None and not isinstance(arguments, str):
+                arguments = json.dumps(arguments)  # some servers send parsed arguments
+            name = function.get("name") or None
+            call_id = None
+            if index not in self._seen:
+                call_id = call.get("id") or f"call_{uuid.uuid4().hex[:24]}"
+                self._seen[index] = False
+            if name and not self._seen[index]:
+                self._seen[index] = True
+            else:
+                name = None
+            if name is None and call_id is None and not arguments:
+                continue
+            out.append(tool_call_chunk(name=name, args=arguments, id=call_id, index=index))
+        return out
+
+
+def _merged_tool_calls(
+    chunks: Sequence[ToolCallChunk],
+) -> tuple[list[Any], list[Any]]:
+    """Join a whole answer's tool-call chunks; return ``(tool_calls, invalid_tool_calls)``."""
+    calls: dict[Any, dict[str, Any]] = {}
+    for chunk in chunks:
+        entry = calls.setdefault(chunk["index"], {"name": None, "id": None, "args": []})
+        entry["name"] = entry["name"] or chunk["name"]
+        entry["id"] = entry["id"] or chunk["id"]
+        if chunk["args"]:
+            entry["args"].append(chunk["args"])
+    joined = [
+        tool_call_chunk(name=e["name"], args="".join(e["args"]), id=e["id"], index=index)
+        for index, e in calls.items()
+    ]
+    message = AIMessageChunk(content="", tool_call_chunks=joined)
+    return message.tool_calls, message.invalid_tool_calls
+
+
+class _Chunks:
+    """Builds the ``ChatGenerationChunk``s of one call from decoder pieces."""
+
+    __slots__ = ("_model_name", "_tools")
+
+    def __init__(self, model_name: str) -> None:
+        self._model_name = model_name
+        self._tools = _ToolCallDeltas()
+
+    def __call__(self, piece: Piece) -> ChatGenerationChunk:
+        message = AIMessageChunk(
+            content=piece.text, tool_call_chunks=self._tools.chunks(piece.tool_calls)
         )
-    return chunks
+        info = piece.info
+        if info is None or "output_tokens" not in info:  # only the closing piece has it
+            return ChatGenerationChunk(message=message, generation_info=info)
+        metadata: dict[str, Any] = {"model_name": self._model_name, "model_provider": _PROVIDER}
+        for key in ("finish_reason", "stop_sequence"):
+            if key in info:
+                metadata[key] = info[key]
+        message.usage_metadata = _usage(info)
+        if message.usage_metadata is None:
+            metadata["output_tokens"] = info["output_tokens"]
+        message.response_metadata = metadata
+        message.chunk_position = "last"
+        details = {k: info[k] for k in ("token_ids", "token_logprobs") if k in info}
+        return ChatGenerationChunk(message=message, generation_info=details or None)
+
+
+def _result(chunks: Sequence[ChatGenerationChunk]) -> ChatResult:
+    """One ``AIMessage`` from a whole stream, in time linear in its length."""
+    text = "".join(c.text for c in chunks)
+    tool_chunks = [tc for c in chunks for tc in getattr(c.message, "tool_call_chunks", ())]
+    tool_calls, invalid = _merged_tool_calls(tool_chunks) if tool_chunks else ([], [])
+    last = chunks[-1].message if chunks else AIMessage(content="")
+    message = AIMessage(
+        content=text,
+        tool_calls=tool_calls,
+        invalid_tool_calls=invalid,
+        usage_metadata=getattr(last, "usage_metadata", None),
+        response_metadata=last.response_metadata,
+    )
+    return ChatResult(generations=[ChatGeneration(message=message)])
+
+
+def _tool_choice(choice: ToolChoice, names: Sequence[str]) -> str | dict[str, Any] | None:
+    """LangChain's ``tool_choice`` spellings in the OpenAI form servers accept.
+
+    "Call some tool" with a single tool names it: named choice is what every
+    container with tools supports (DJL/LMI constrains only that one).
+    """
+    if choice is None or isinstance(choice, dict):
+        return choice
+    if choice is False or choice == "none":
+        return "none"
+    if choice == "auto":
+        return "auto"
+    if choice is True or choice in ("any", "required"):
+        if len(names) != 1:
+            return "required"
+        choice = names[0]
+    if choice not in names:
+        raise ValueError(f"tool_choice {choice!r} is not one of the bound tools: {list(names)}")
+    return {"type": "function", "function": {"name": choice}}
 
 
 class ChatJumpStart(EndpointSettings, BaseChatModel):
@@ -101,18 +240,25 @@ class ChatJumpStart(EndpointSettings, BaseChatModel):
             )
             for chunk in chat.stream([("system", "Be brief."), ("human", "Hi!")]):
                 print(chunk.content, end="", flush=True)
+
+    Errors are raised as subclasses of
+    :class:`~langchain_jumpstart_stream.errors.JumpStartStreamError`, carrying the
+    text delivered before a stream broke in ``partial_text``.
     """
 
     streaming: bool = True
-    """Go through the stream for ``invoke`` too, so callbacks see every token."""
+    """Go through the stream for ``invoke`` too, so callbacks see every token.
+    With False, use ``InvokeEndpoint`` and parse the whole answer."""
 
     use_messages_api: bool | None = None
     """Send OpenAI-style ``messages`` (True) or a prompt rendered with the model's chat
     template (False). ``None`` decides from the model: the Messages API where the
     registry says the container supports it or the stream format is ``"openai"``."""
 
-    tools: list[dict[str, Any]] | None = Field(default=None, exclude=True)
-    tool_choice: Any = Field(default=None, exclude=True)
+    supports_tools: bool | None = None
+    """Whether the container accepts OpenAI-style tools (for example LMI or vLLM
+    started with tool calling on); True also selects the Messages API. ``None`` asks
+    the registry; without a known model, a Messages-API container is assumed to."""
 
     @classmethod
     def is_lc_serializable(cls) -> bool:
@@ -140,11 +286,18 @@ class ChatJumpStart(EndpointSettings, BaseChatModel):
     def _messages_api(self) -> bool:
         if self.use_messages_api is not None:
             return self.use_messages_api
-        if self.container_profile.stream_format == "openai":
+        if self.supports_tools or self.container_profile.stream_format == "openai":
             return True
         spec = self.container_profile.spec
-        # The container's own template is exact; ours is a faithful copy. Prefer it.
         return spec is not None and spec.supports_messages_api
+
+    def _tools_supported(self) -> bool:
+        if not self._messages_api():
+            return False
+        if self.supports_tools is not None:
+            return self.supports_tools
+        spec = self.container_profile.spec
+        return spec is None or spec.supports_tools
 
     def _call(
         self,
@@ -154,35 +307,36 @@ class ChatJumpStart(EndpointSettings, BaseChatModel):
         *,
         stream: bool,
     ) -> StreamCall:
-        tools = kwargs.pop("tools", None) or self.tools
-        tool_choice = kwargs.pop("tool_choice", None) or self.tool_choice
+        kwargs = dict(kwargs)
         kwargs.pop("stream", None)  # langchain-core's own flag, not a model parameter
+        tools = kwargs.pop("tools", None)
+        tool_choice = kwargs.pop("tool_choice", None)
         if self._messages_api():
-            params = {
-                _OPENAI_NAMES.get(k, k): v
-                for k, v in self._parameters(kwargs).items()
-                if k not in _NOT_OPENAI
-            }
-            extra: dict[str, Any] = {}
+            params: dict[str, Any] = {}
+            stops = list(stop or ())
+            for key, value in self._parameters(kwargs).items():
+                name = _OPENAI_NAMES.get(key, key)
+                if name == "stop":  # one list, enforced on the client too
+                    stops.extend([value] if isinstance(value, str) else value or ())
+                elif key not in _NOT_OPENAI:
+                    params[name] = value
             if tools:
-                extra["tools"] = tools
+                params["tools"] = tools
                 if tool_choice is not None:
-                    extra["tool_choice"] = tool_choice
+                    params["tool_choice"] = tool_choice
             return self._new_call(
                 prompt=None,
-                messages=convert_to_openai_messages(messages),  # type: ignore[arg-type]
-                stop=stop,
+                messages=convert_to_openai_messages(messages),
+                stop=stops,
                 call_kwargs={},
                 stream=stream,
                 schema="openai-chat",
                 parameters=params,
-                extra=extra,
             )
-        if tools:
+        if tools or "response_format" in kwargs:
             raise self._no_tools_error()
-        template = (
-            self.container_profile.spec.chat_template if self.container_profile.spec else None
-        )
+        spec = self.container_profile.spec
+        template = spec.chat_template if spec is not None else None
         if template is None:
             raise errors.ConfigurationError(
                 "no chat template is known for this model and the Messages API is off",
@@ -192,53 +346,36 @@ class ChatJumpStart(EndpointSettings, BaseChatModel):
         from .registry import render_chat
 
         prompt = render_chat(template, _message_pairs(messages))
-        stops = [*(stop or ()), *template.stop_sequences]
+        # The registry's stops are the template's; add them here only for a spec that
+        # the profile did not take its stops from (an overriding stream_format).
+        known = self.container_profile.stop_sequences
+        stops = [*(stop or ()), *(s for s in template.stop_sequences if s not in known)]
         return self._new_call(prompt=prompt, stop=stops, call_kwargs=kwargs, stream=stream)
 
     def _no_tools_error(self) -> errors.ConfigurationError:
         from .registry import get_model, list_models
 
         known = list_models(task=None, framework=None, streaming=None, catalog="all")
-        able = [m for m in known if get_model(m).supports_tools][:6]
-        example = (
-            "a model whose container has an OpenAI-style tools API, such as " + ", ".join(able)
-            if able
-            else "a container with an OpenAI-style tools API (vLLM, or DJL/LMI with tool "
-            "calling enabled)"
-        )
+        able = [m for m in known if get_model(m).supports_tools]
+        if able:
+            shown = ", ".join(able[:6]) + (", ..." if len(able) > 6 else "")
+            where = f"a model whose container has an OpenAI-style tools API: {shown}"
+        else:
+            where = (
+                "a container with an OpenAI-style tools API (vLLM or DJL/LMI started with "
+                "tool calling on; no model in the registry is known to have it by default) "
+                "and pass supports_tools=True"
+            )
+        name = self.model_id or self.endpoint_name
         return errors.ConfigurationError(
-            f"model {self.model_id or self.endpoint_name!r} cannot call tools: its container "
-            "takes a text prompt, not OpenAI-style tools",
+            f"model {name!r} cannot call tools or follow a JSON schema here: its requests "
+            "are rendered prompts, not OpenAI-style messages with tools",
             endpoint_name=self.endpoint_name,
-            hint=f"Use {example}, and set use_messages_api=True if the registry does not know it",
+            hint=f"Use {where}",
         )
 
-    # -- chunks -------------------------------------------------------------------
-
-    def _chunk(self, piece: Piece, last: bool) -> ChatGenerationChunk:
-        message = AIMessageChunk(
-            content=piece.text,
-            tool_call_chunks=_tool_chunks(piece.tool_calls),
-        )
-        if last:
-            info = piece.info or {}
-            message.usage_metadata = _usage(info)
-            metadata: dict[str, Any] = {"model_provider": "amazon_sagemaker"}
-            if "finish_reason" in info:
-                metadata["finish_reason"] = info["finish_reason"]
-            metadata["model_name"] = self.model_id or self.endpoint_name
-            if "stop_sequence" in info:
-                metadata["stop_sequence"] = info["stop_sequence"]
-            message.response_metadata = metadata
-            message.chunk_position = "last"
-        return ChatGenerationChunk(message=message)
-
-    def _chunks(self, batches: Iterator[list[Piece]]) -> Iterator[ChatGenerationChunk]:
-        for batch in batches:
-            for piece in batch:
-                # The decoder's closing piece is the only one with usage info.
-                last = piece.info is not None and "output_tokens" in piece.info
-                yield self._chunk(piece, last)
+    def _model_name(self, kwargs: Mapping[str, Any]) -> str:
+        return str(kwargs.get("model") or self.model_id or self.endpoint_name)
 
     # -- streaming ----------------------------------------------------------------
 
@@ -250,14 +387,16 @@ class ChatJumpStart(EndpointSettings, BaseChatModel):
         **kwargs: Any,
     ) -> Iterator[ChatGenerationChunk]:
         call = self._call(messages, stop, kwargs, stream=True)
-        batches = call.batches()
+        chunk_of = _Chunks(self._model_name(kwargs))
+        pieces = call.pieces()
         try:
-            for chunk in self._chunks(batches):
+            for piece in pieces:
+                chunk = chunk_of(piece)
                 if run_manager is not None:
                     run_manager.on_llm_new_token(chunk.text, chunk=chunk)
                 yield chunk
         finally:
-            batches.close()
+            pieces.close()  # a consumer that stops early closes the HTTP stream now
 
     async def _astream(
         self,
@@ -267,31 +406,19 @@ class ChatJumpStart(EndpointSettings, BaseChatModel):
         **kwargs: Any,
     ) -> AsyncIterator[ChatGenerationChunk]:
         call = self._call(messages, stop, kwargs, stream=True)
-        async for piece in aiter_in_thread(call.batches, call.abort):
-            last = piece.info is not None and "output_tokens" in piece.info
-            chunk = self._chunk(piece, last)
-            if run_manager is not None:
-                await run_manager.on_llm_new_token(chunk.text, chunk=chunk)
-            yield chunk
+        chunk_of = _Chunks(self._model_name(kwargs))
+        pieces = aiter_in_thread(call.batches, call.abort)
+        try:
+            async for piece in pieces:
+                chunk = chunk_of(piece)
+                if run_manager is not None:
+                    await run_manager.on_llm_new_token(chunk.text, chunk=chunk)
+                yield chunk
+        finally:
+            if isinstance(pieces, AsyncGenerator):  # a break or a cancel aborts the socket now
+                await pieces.aclose()
 
     # -- whole answers ------------------------------------------------------------
-
-    @staticmethod
-    def _result(chunks: list[ChatGenerationChunk]) -> ChatResult:
-        texts = [c.message.content for c in chunks]
-        tool_chunks = [tc for c in chunks for tc in c.message.tool_call_chunks]  # type: ignore[attr-defined]
-        merged = AIMessageChunk(content="".join(t for t in texts if isinstance(t, str)))
-        if tool_chunks:
-            merged = merged + AIMessageChunk(content="", tool_call_chunks=tool_chunks)
-        last = chunks[-1].message if chunks else None
-        message = AIMessage(
-            content=merged.content,
-            tool_calls=merged.tool_calls,
-            invalid_tool_calls=merged.invalid_tool_calls,
-            usage_metadata=getattr(last, "usage_metadata", None),
-            response_metadata=getattr(last, "response_metadata", {}),
-        )
-        return ChatResult(generations=[ChatGeneration(message=message)])
 
     def _generate(
         self,
@@ -301,10 +428,11 @@ class ChatJumpStart(EndpointSettings, BaseChatModel):
         **kwargs: Any,
     ) -> ChatResult:
         if self.streaming:
-            return self._result(list(self._stream(messages, stop, run_manager, **kwargs)))
+            return _result(list(self._stream(messages, stop, run_manager, **kwargs)))
         call = self._call(messages, stop, kwargs, stream=False)
         pieces, _ = call.complete()
-        return self._result(list(self._chunks(iter([pieces]))))
+        chunk_of = _Chunks(self._model_name(kwargs))
+        return _result([chunk_of(piece) for piece in pieces])
 
     async def _agenerate(
         self,
@@ -315,18 +443,20 @@ class ChatJumpStart(EndpointSettings, BaseChatModel):
     ) -> ChatResult:
         if self.streaming:
             chunks = [c async for c in self._astream(messages, stop, run_manager, **kwargs)]
-            return self._result(chunks)
+            return _result(chunks)
         call = self._call(messages, stop, kwargs, stream=False)
         pieces, _ = await asyncio.to_thread(call.complete)
-        return self._result(list(self._chunks(iter([pieces]))))
+        chunk_of = _Chunks(self._model_name(kwargs))
+        return _result([chunk_of(piece) for piece in pieces])
 
-    # -- tools --------------------------------------------------------------------
+    # -- tools and structured output ----------------------------------------------
 
     def bind_tools(
         self,
         tools: Sequence[dict[str, Any] | type | Callable[..., Any] | BaseTool],
         *,
-        tool_choice: dict[str, Any] | str | Literal["auto", "any", "none"] | bool | None = None,
+        tool_choice: ToolChoice = None,
+        strict: bool | None = None,
         **kwargs: Any,
     ) -> Runnable[LanguageModelInput, AIMessage]:
         """Bind tools in OpenAI format; only for containers with a tools API.
@@ -334,22 +464,100 @@ class ChatJumpStart(EndpointSettings, BaseChatModel):
         Args:
             tools: Tools as dicts, pydantic models, functions or ``BaseTool``s.
             tool_choice: ``"auto"``, ``"none"``, ``"any"``/``"required"``/``True``
-                (must call a tool), or a tool name.
-            **kwargs: Passed to ``bind``.
+                (must call a tool; with one tool, that tool by name), a tool's name,
+                or an OpenAI ``tool_choice`` dict.
+            strict: Ask for strict schema adherence, where the server supports it.
+            **kwargs: Passed to ``bind`` (e.g. ``parallel_tool_calls``).
 
         Raises:
             ConfigurationError: The model's container cannot call tools.
+            ValueError: ``tool_choice`` names a tool that is not bound.
         """
-        spec = self.container_profile.spec
-        supported = self._messages_api() and (spec is None or spec.supports_tools)
-        if not supported:
+        if not self._tools_supported():
             raise self._no_tools_error()
-        formatted = [convert_to_openai_tool(t) for t in tools]
-        choice: Any = tool_choice
-        if tool_choice in ("any", True):
-            choice = "required"
-        elif isinstance(tool_choice, str) and tool_choice not in ("auto", "none", "required"):
-            choice = {"type": "function", "function": {"name": tool_choice}}
+        formatted = [convert_to_openai_tool(t, strict=strict) for t in tools]
+        names = [t["function"]["name"] for t in formatted]
+        choice = _tool_choice(tool_choice, names)
         if choice is not None:
             kwargs["tool_choice"] = choice
         return super().bind(tools=formatted, **kwargs)
+
+    def with_structured_output(
+        self,
+        schema: dict[str, Any] | type,
+        *,
+        include_raw: bool = False,
+        method: StructuredMethod = "function_calling",
+        strict: bool | None = None,
+        **kwargs: Any,
+    ) -> Runnable[LanguageModelInput, dict[str, Any] | Any]:
+        """A runnable that answers with an instance of ``schema``.
+
+        Args:
+            schema: A pydantic class, ``TypedDict``, JSON schema or OpenAI tool schema.
+            include_raw: Return ``{"raw", "parsed", "parsing_error"}`` instead.
+            method: ``"function_calling"`` forces a call to a tool made from
+                ``schema``; ``"json_schema"`` constrains the answer's text with the
+                container's JSON grammar (``response_format``: OpenAI's ``json_schema``
+                for vLLM and LMI, TGI's ``json`` grammar for TGI); ``"json_mode"``
+                asks only for some JSON object, so the prompt must describe it.
+            strict: Ask for strict schema adherence, where the server supports it.
+            **kwargs: Not supported; raises ``ValueError``.
+
+        Raises:
+            ConfigurationError: The container has no tools or JSON-grammar API.
+            ValueError: Unknown ``method`` or extra arguments.
+        """
+        if kwargs:
+            raise ValueError(f"Received unsupported arguments {kwargs}")
+        is_pydantic = isinstance(schema, type) and is_basemodel_subclass(schema)
+        ls_format = {"kwargs": {"method": method, "strict": strict}, "schema": schema}
+        llm: Runnable[LanguageModelInput, Any]
+        parser: Runnable[Any, Any]
+        if method == "function_calling":
+            tool = convert_to_openai_tool(schema, strict=strict)
+            name = tool["function"]["name"]
+            llm = self.bind_tools([tool], tool_choice=name, ls_structured_output_format=ls_format)
+            if is_pydantic:
+                parser = PydanticToolsParser(tools=[schema], first_tool_only=True)
+            else:
+                parser = JsonOutputKeyToolsParser(key_name=name, first_tool_only=True)
+        elif method in ("json_schema", "json_mode"):
+            if not self._messages_api():
+                raise self._no_tools_error()
+            json_schema = convert_to_json_schema(schema) if method == "json_schema" else None
+            response_format = self._response_format(json_schema, strict)
+            llm = self.bind(response_format=response_format, ls_structured_output_format=ls_format)
+            if is_pydantic:
+                parser = PydanticOutputParser(pydantic_object=schema)
+            else:
+                parser = JsonOutputParser()
+        else:
+            raise ValueError(
+                f"method must be 'function_calling', 'json_schema' or 'json_mode', not {method!r}"
+            )
+        if not include_raw:
+            return llm | parser
+        parsed = RunnablePassthrough.assign(
+            parsed=itemgetter("raw") | parser, parsing_error=lambda _: None
+        )
+        fallback = RunnablePassthrough.assign(parsed=lambda _: None)
+        return RunnableMap(raw=llm) | parsed.with_fallbacks(
+            [fallback], exception_key="parsing_error"
+        )
+
+    def _response_format(
+        self, schema: dict[str, Any] | None, strict: bool | None
+    ) -> dict[str, Any]:
+        """``response_format`` in the container's dialect; ``None`` asks for any JSON object."""
+        spec = self.container_profile.spec
+        if self.container_profile.stream_format == "tgi" or (
+            spec is not None and spec.container == "tgi"
+        ):
+            return {"type": "json", "value": schema or {"type": "object"}}  # TGI's grammar
+        if schema is None:
+            return {"type": "json_object"}
+        json_schema: dict[str, Any] = {"name": schema.get("title") or "output", "schema": schema}
+        if strict is not None:
+            json_schema["strict"] = strict
+        return {"type": "json_schema", "json_schema": json_schema}

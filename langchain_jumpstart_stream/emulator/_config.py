@@ -53,6 +53,17 @@ class EndpointConfig:
     answer has fewer tokens it fires at the end of the stream instead. When several
     faults are set, the first due wins, in the order drop, error, bad CRC, stall.
 
+    Every format also serves chat requests (a ``messages`` body) in its container's
+    chat stream: TGI's OpenAI chunks over its SSE, LMI's vLLM chunks as JSON lines,
+    vLLM's chunks; with a usage chunk when ``stream_options.include_usage`` asks. The
+    emulator never fakes a model's judgement: it calls a tool only when the request
+    forces one (``tool_choice`` naming a function, or ``"required"`` with exactly one
+    tool), with arguments generated from the function's JSON schema alone (required
+    properties, placeholder values), streamed in pieces and ending with
+    ``finish_reason`` ``"tool_calls"``. With ``tool_choice`` ``"auto"``, ``"none"``
+    or absent it answers in text; ``"required"`` over several tools is rejected.
+    A ``response_format`` JSON schema is honoured the same way.
+
     Attributes:
         stream_format: Container format: ``"tgi"``, ``"jsonlines"`` (DJL/LMI),
             ``"jsonlines-tgi"`` (LMI with ``tgi_compat``), ``"lmi-sse"``,

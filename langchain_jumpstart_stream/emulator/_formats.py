@@ -6,13 +6,20 @@
 * ``lmi-sse``: LMI's ``sse`` formatter, ``data: `` + the JSON line + a blank line.
 * ``openai-chat`` / ``openai-completion``: vLLM-style OpenAI chunks, SSE with
   ``data: [DONE]`` or bare JSON lines (DJL ``jsonlines_chat``).
+
+A ``messages`` body is a chat request, which every container serves in its own chat
+stream: TGI's ``/invocations`` route answers with OpenAI chunks over TGI's SSE (the
+role on every delta, TGI's finish reasons, ``data:[DONE]``); LMI (its vLLM engine)
+with vLLM's chunks as bare JSON lines; vLLM with its usual chunks. Each ends with a
+usage chunk when the request asks for one (``stream_options.include_usage``). Tool
+calls and JSON-schema answers are made only when the request forces them (``_tools``).
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from ._config import EndpointConfig
@@ -24,6 +31,7 @@ from ._generator import (
     generate,
     parse_request,
 )
+from ._tools import constrain
 
 # Fixed so that the same request always gives the same bytes.
 CREATED = 1_718_000_000
@@ -34,6 +42,13 @@ _OPENAI_FINISH: dict[FinishReason, str] = {
     "stop_sequence": "stop",
     "length": "length",
 }
+# TGI's chat route reports an EOS as "stop" but keeps its own name for a stop sequence.
+_TGI_CHAT_FINISH: dict[FinishReason, str] = {
+    "eos_token": "stop",
+    "stop_sequence": "stop_sequence",
+    "length": "length",
+}
+_TGI_FINGERPRINT = "3.0.1-sha-emulator"
 
 Lines = list[tuple[str, int]]
 
@@ -61,17 +76,33 @@ def stream_records(
     error_at: int | None = None
     if config.error_kind == "in_band" and config.error_after_tokens is not None:
         error_at = min(config.error_after_tokens, len(generation.tokens))
-    renderer = _STREAMERS[config.stream_format]
-    return _finish(config, renderer(config, request, generation, error_at))
+    renderer: _Streamer
+    if request.chat:
+        renderer = _tgi_chat_stream if config.stream_format == "tgi" else _openai_stream
+    else:
+        renderer = _STREAMERS[config.stream_format]
+    lines = renderer(config, request, generation, error_at)
+    return _finish(config, lines, sse=_is_sse(config, request))
 
 
 def response_body(config: EndpointConfig, request: ParsedRequest, generation: Generation) -> bytes:
     """The body a container returns for a non-streaming request."""
-    return _BODIES[config.stream_format](config, request, generation).encode("utf-8")
+    body = _openai_body if request.chat else _BODIES[config.stream_format]
+    return body(config, request, generation).encode("utf-8")
 
 
-def _finish(config: EndpointConfig, lines: Lines) -> list[Record]:
-    if config.sse_comments and config.is_sse:
+def _is_sse(config: EndpointConfig, request: ParsedRequest) -> bool:
+    if request.chat and not config.is_openai:
+        return config.stream_format == "tgi"  # LMI sends vLLM's chunks as JSON lines
+    return config.is_sse
+
+
+def _content_type(config: EndpointConfig, request: ParsedRequest) -> str:
+    return "text/event-stream" if _is_sse(config, request) else "application/jsonlines"
+
+
+def _finish(config: EndpointConfig, lines: Lines, *, sse: bool) -> list[Record]:
+    if config.sse_comments and sse:
         lines = _with_comments(lines)
     if not config.final_newline and lines:
         text, tokens = lines[-1]
@@ -208,7 +239,7 @@ def _lmi_body(config: EndpointConfig, request: ParsedRequest, gen: Generation) -
 
 
 def _openai_head(config: EndpointConfig, request: ParsedRequest, obj: str) -> dict[str, Any]:
-    prefix = "chatcmpl" if config.stream_format == "openai-chat" else "cmpl"
+    prefix = "chatcmpl" if obj.startswith("chat") else "cmpl"
     return {
         "id": f"{prefix}-{request.digest}",
         "object": obj,
@@ -229,8 +260,9 @@ def _usage(gen: Generation) -> dict[str, int]:
 def _openai_stream(
     config: EndpointConfig, request: ParsedRequest, gen: Generation, error_at: int | None
 ) -> Lines:
-    chat = config.stream_format == "openai-chat"
-    sse = config.openai_framing == "sse"
+    chat = request.chat
+    sse = _is_sse(config, request)
+    tool = gen.tool_call
 
     def frame(payload: Any, tokens: int = 0) -> tuple[str, int]:
         text = payload if isinstance(payload, str) else _compact(payload)
@@ -245,16 +277,25 @@ def _openai_stream(
     lines: Lines = []
     if chat:
         lines.append(frame(chunk({"delta": {"role": "assistant", "content": ""}}, None)))
+    if tool is not None:
+        call = {"index": 0, "id": _call_id(request), "type": "function"}
+        call["function"] = {"name": tool, "arguments": ""}
+        lines.append(frame(chunk({"delta": {"tool_calls": [call]}}, None)))
     count = len(gen.tokens) if error_at is None else error_at
     for index, token in enumerate(gen.tokens[:count], start=1):
         text = "" if token.special else token.text
         last = error_at is None and index == len(gen.tokens)
-        finish = _OPENAI_FINISH[gen.finish_reason] if last else None
-        piece: dict[str, Any] = {"delta": {"content": text}} if chat else {"text": text}
+        finish = _openai_finish(gen) if last else None
+        piece: dict[str, Any]
+        if tool is not None:
+            arguments = [{"index": 0, "function": {"arguments": text}}]
+            piece = {"delta": {"tool_calls": arguments} if text else {}}
+        else:
+            piece = {"delta": {"content": text}} if chat else {"text": text}
         lines.append(frame(chunk(piece, finish), 1))
     if error_at is None and not gen.tokens:
         empty: dict[str, Any] = {"delta": {}} if chat else {"text": ""}
-        lines.append(frame(chunk(empty, _OPENAI_FINISH[gen.finish_reason])))
+        lines.append(frame(chunk(empty, _openai_finish(gen))))
     if error_at is not None:
         lines.append(frame(_openai_error(config)))
     elif request.include_usage:
@@ -263,6 +304,16 @@ def _openai_stream(
     if sse:
         lines.append(frame("[DONE]"))
     return lines
+
+
+def _openai_finish(gen: Generation) -> str:
+    if gen.tool_call is not None and gen.finish_reason != "length":
+        return "tool_calls"
+    return _OPENAI_FINISH[gen.finish_reason]
+
+
+def _call_id(request: ParsedRequest) -> str:
+    return f"chatcmpl-tool-{request.digest}"
 
 
 def _openai_error(config: EndpointConfig) -> dict[str, Any]:
@@ -278,12 +329,17 @@ def _openai_error(config: EndpointConfig) -> dict[str, Any]:
 
 
 def _openai_body(config: EndpointConfig, request: ParsedRequest, gen: Generation) -> str:
-    chat = config.stream_format == "openai-chat"
-    finish = _OPENAI_FINISH[gen.finish_reason]
+    chat = request.chat
+    finish = _openai_finish(gen)
     if chat:
+        message: dict[str, Any] = {"role": "assistant", "content": gen.text}
+        if gen.tool_call is not None:
+            function = {"name": gen.tool_call, "arguments": gen.text}
+            call = {"id": _call_id(request), "type": "function", "function": function}
+            message = {"role": "assistant", "content": None, "tool_calls": [call]}
         choice: dict[str, Any] = {
             "index": 0,
-            "message": {"role": "assistant", "content": gen.text},
+            "message": message,
             "logprobs": None,
             "finish_reason": finish,
         }
@@ -292,6 +348,45 @@ def _openai_body(config: EndpointConfig, request: ParsedRequest, gen: Generation
     obj = "chat.completion" if chat else "text_completion"
     body = {**_openai_head(config, request, obj), "choices": [choice], "usage": _usage(gen)}
     return _compact(body)
+
+
+# -- TGI's chat route (Messages API) ---------------------------------------------------
+
+
+def _tgi_chat_stream(
+    config: EndpointConfig, request: ParsedRequest, gen: Generation, error_at: int | None
+) -> Lines:
+    """TGI's answer to a ``messages`` body: one chunk per token, the role on each."""
+    head = {
+        "object": "chat.completion.chunk",
+        "id": "",
+        "created": CREATED,
+        "model": request.model or config.model_id,
+        "system_fingerprint": _TGI_FINGERPRINT,
+    }
+    lines: Lines = []
+    count = len(gen.tokens) if error_at is None else error_at
+    for index, token in enumerate(gen.tokens[:count], start=1):
+        last = error_at is None and index == len(gen.tokens)
+        delta: dict[str, Any] = {"role": "assistant"}
+        if gen.tool_call is not None and not token.special:
+            function = {"name": gen.tool_call if index == 1 else None, "arguments": token.text}
+            delta["tool_calls"] = [
+                {"index": 0, "id": "0", "type": "function", "function": function}
+            ]
+        else:
+            delta["content"] = "" if token.special else token.text
+        finish = _TGI_CHAT_FINISH[gen.finish_reason] if last else None
+        choice = {"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}
+        lines.append(("data:" + _compact({**head, "choices": [choice], "usage": None}) + "\n\n", 1))
+    if error_at is not None:
+        error = {"error": config.error_message, "error_type": "generation"}
+        lines.append(("data:" + _compact(error) + "\n\n", 0))
+    elif request.include_usage:
+        usage = {**head, "choices": [], "usage": _usage(gen)}
+        lines.append(("data:" + _compact(usage) + "\n\n", 0))
+    lines.append(("data:[DONE]\n\n", 0))
+    return lines
 
 
 _Streamer = Callable[[EndpointConfig, ParsedRequest, Generation, int | None], Lines]
@@ -322,13 +417,16 @@ def plan(config: EndpointConfig, body: bytes) -> tuple[ParsedRequest, Generation
         RequestError: The container would reject the body.
     """
     request = parse_request(body, chat=config.stream_format == "openai-chat")
+    forced = constrain(request) if request.chat else None
     generation = generate(
         request,
         eos_token=config.resolved_eos_token,
         keep_stop_text=config.stream_format == "tgi",
-        answer=config.answer,
+        answer=config.answer if forced is None else forced.text,
         default_max_tokens=config.default_max_tokens,
     )
+    if forced is not None and forced.tool_name is not None:
+        generation = replace(generation, tool_call=forced.tool_name)
     return request, generation
 
 
@@ -341,6 +439,6 @@ def stream_payload(
     answer as a single record, as the real containers do.
     """
     if request.stream:
-        return stream_records(config, request, generation), config.stream_content_type
+        return stream_records(config, request, generation), _content_type(config, request)
     body = response_body(config, request, generation)
     return [Record(body, len(generation.tokens))], "application/json"

@@ -12,7 +12,7 @@ import json
 import re
 import zlib
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 FinishReason = Literal["length", "eos_token", "stop_sequence"]
@@ -85,7 +85,11 @@ class Token:
 
 @dataclass(frozen=True)
 class ParsedRequest:
-    """The parts of a request body that steer generation."""
+    """The parts of a request body that steer generation.
+
+    ``chat`` is true for a ``messages`` body; ``tools``, ``tool_choice`` and
+    ``response_format`` are its OpenAI-style fields as sent (see ``_tools``).
+    """
 
     prompt: str
     stream: bool
@@ -96,6 +100,10 @@ class ParsedRequest:
     include_usage: bool
     model: str | None
     digest: str
+    chat: bool = False
+    tools: tuple[Any, ...] = field(default=(), hash=False)
+    tool_choice: Any = field(default=None, hash=False)
+    response_format: Any = field(default=None, hash=False)
 
 
 @dataclass(frozen=True)
@@ -110,6 +118,8 @@ class Generation:
     finish_reason: FinishReason
     text: str
     prompt_tokens: int
+    tool_call: str | None = None
+    """The function called, when ``text`` is the arguments of a forced tool call."""
 
 
 class RequestError(ValueError):
@@ -143,6 +153,8 @@ def parse_request(body: bytes, *, chat: bool) -> ParsedRequest:
     details = params.get("details")
     seed = params.get("seed", data.get("seed"))
     model = data.get("model")
+    messages = data.get("messages")
+    tools = data.get("tools")
     return ParsedRequest(
         prompt=prompt,
         stream=data.get("stream") is True,
@@ -153,6 +165,10 @@ def parse_request(body: bytes, *, chat: bool) -> ParsedRequest:
         include_usage=include_usage,
         model=model if isinstance(model, str) else None,
         digest=f"{zlib.crc32(body):08x}{zlib.adler32(body):08x}",
+        chat=isinstance(messages, list) and bool(messages),
+        tools=tuple(tools) if isinstance(tools, list) else (),
+        tool_choice=data.get("tool_choice"),
+        response_format=data.get("response_format"),
     )
 
 

@@ -1,15 +1,21 @@
 """langchain-tests' standard suites for ChatJumpStart.
 
 The unit suite runs as is. The integration suite runs against the local emulator
-(a Messages-API container), and against a real endpoint when
-``JUMPSTART_LIVE_CHAT_ENDPOINT`` is set; every opt-out below says why.
+(a vLLM-style container, then TGI's Messages API), and against a real endpoint when
+``JUMPSTART_LIVE_CHAT_ENDPOINT`` is set; every opt-out below says why::
+
+    JUMPSTART_LIVE_CHAT_ENDPOINT=my-endpoint JUMPSTART_LIVE_CHAT_MODEL_ID=... \\
+    JUMPSTART_LIVE_CHAT_TOOLS=1 AWS_REGION=us-east-1 \\
+    .venv/bin/python -m pytest tests/chat/test_standard.py -p no:socket --force-enable-socket
+
+``JUMPSTART_LIVE_CHAT_TOOLS=1`` says the container takes OpenAI-style tools.
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 from langchain_core.language_models import BaseChatModel
@@ -20,27 +26,24 @@ from langchain_jumpstart_stream import ChatJumpStart
 from langchain_jumpstart_stream.emulator import Emulator, EndpointConfig
 
 LIVE = os.environ.get("JUMPSTART_LIVE_CHAT_ENDPOINT")
+# Whether the live endpoint's container takes OpenAI-style tools (vLLM, LMI with tools on).
+LIVE_TOOLS = os.environ.get("JUMPSTART_LIVE_CHAT_TOOLS") == "1"
 
-# Tests whose pass/fail depends on a real model's judgement (choosing a tool by the
-# meaning of the prompt, filling its arguments from the question, following a JSON
-# schema by understanding it). The emulator is deterministic and never pretends to
-# understand, so these run only against a live endpoint.
+# Tests whose assertions need a real model's judgement: choosing to call a tool by the
+# meaning of the prompt (tool_choice "auto"), choosing among several tools, or filling
+# arguments from the question ({"input": 3}, a customer's name). The emulator never
+# pretends to understand: it calls a tool only when the request forces one, with
+# placeholder arguments made from the schema (see langchain_jumpstart_stream.emulator).
+# These run only against a live endpoint. The suite's other tool tests run here: they
+# force the call (tool_choice "any" with one tool, or with_structured_output) and check
+# only what a schema-constrained decoder guarantees (the name, the required keys, a
+# non-empty required string), or send tool histories with tool_choice "auto".
 NEEDS_JUDGEMENT = {
-    "test_tool_calling",
-    "test_tool_calling_async",
-    "test_tool_calling_with_no_arguments",
-    "test_tool_choice",
-    "test_bind_runnables_as_tools",
-    "test_tool_message_histories_string_content",
-    "test_tool_message_histories_list_content",
-    "test_tool_message_error_status",
-    "test_structured_few_shot_examples",
-    "test_structured_output",
-    "test_structured_output_async",
-    "test_structured_output_pydantic_2_v1",
-    "test_structured_output_optional_param",
-    "test_agent_loop",
-    "test_unicode_tool_call_integration",
+    "test_tool_calling",  # args must be {"input": 3}, read from the question
+    "test_tool_calling_async",  # same
+    "test_tool_choice",  # "any" over two tools: the model must pick one
+    "test_agent_loop",  # tool_choice "auto": the model must decide to call get_weather
+    "test_unicode_tool_call_integration",  # the customer's name comes from the question
 }
 
 
@@ -97,14 +100,25 @@ class TestChatJumpStartUnit(ChatModelUnitTests):
 
 @pytest.fixture(scope="module")
 def chat_emulator() -> Iterator[Emulator]:
-    with Emulator(endpoints={"chat": EndpointConfig(stream_format="openai-chat")}) as emu:
+    endpoints = {
+        "chat": EndpointConfig(stream_format="openai-chat"),
+        "chat-tgi": EndpointConfig(stream_format="tgi"),
+    }
+    with Emulator(endpoints=endpoints) as emu:
         yield emu
 
 
 class TestChatJumpStartIntegration(ChatModelIntegrationTests):
+    """The integration suite on a vLLM-style endpoint (or the live one)."""
+
+    endpoint = "chat"
+    client: ClassVar[dict[str, Any]] = {"stream_format": "openai"}
+
     @pytest.fixture(autouse=True)
     def _emulator(self, request: pytest.FixtureRequest, chat_emulator: Emulator) -> None:
         type(self).emulator_url = chat_emulator.url
+        if LIVE and self.endpoint != "chat":
+            pytest.skip("the live endpoint runs once, in TestChatJumpStartIntegration")
         if not LIVE and request.node.originalname in NEEDS_JUDGEMENT:
             pytest.skip("needs a real model's judgement; set JUMPSTART_LIVE_CHAT_ENDPOINT")
 
@@ -119,31 +133,48 @@ class TestChatJumpStartIntegration(ChatModelIntegrationTests):
                 "endpoint_name": LIVE,
                 "model_id": os.environ.get("JUMPSTART_LIVE_CHAT_MODEL_ID"),
                 "region_name": os.environ.get("AWS_REGION"),
+                "supports_tools": LIVE_TOOLS or None,
             }
         return {
-            "endpoint_name": "chat",
-            "stream_format": "openai",
+            "endpoint_name": self.endpoint,
+            **self.client,
             "endpoint_url": self.emulator_url,
             "region_name": "us-east-1",
         }
 
     @property
     def has_tool_calling(self) -> bool:
-        return True
+        return LIVE_TOOLS if LIVE else True
 
     @property
     def has_tool_choice(self) -> bool:
-        return True
+        return self.has_tool_calling
 
     @property
     def has_structured_output(self) -> bool:
-        return True
+        return self.has_tool_calling
 
     # Multimodal inputs: JumpStart text-generation containers take text only.
     @property
     def supports_image_inputs(self) -> bool:
         return False
 
+    # JSON mode asks for "some JSON object" and leaves its keys to the prompt, which
+    # test_json_mode checks: that needs a model's understanding, and TGI's grammar has
+    # no schema-free JSON mode. with_structured_output(method="json_schema") is tested
+    # in test_tools.py.
+    @property
+    def supports_json_mode(self) -> bool:
+        return False
+
     @property
     def returns_usage_metadata(self) -> bool:
         return True
+
+
+class TestChatJumpStartIntegrationTGI(TestChatJumpStartIntegration):
+    """The same suite on TGI's Messages API: the role on every delta, the tool-call id
+    repeated on every chunk and the name only on the first, TGI's own finish reasons."""
+
+    endpoint = "chat-tgi"
+    client: ClassVar[dict[str, Any]] = {"stream_format": "tgi", "use_messages_api": True}
