@@ -100,7 +100,7 @@ class StreamDecoder:
         model_id: str | None = None,
     ) -> None:
         self._lines = LineDecoder(max_line_bytes)
-        self._parser = RecordParser()
+        self._parser = RecordParser(max_line_bytes)
         self._stop = StopFilter(stop)
         self._special = frozenset(special_tokens)
         self._token_details = token_details
@@ -136,13 +136,16 @@ class StreamDecoder:
             return []
         pieces: list[Piece] = []
         parser = self._parser
+        lines = self._lines
         try:
-            for line in self._lines.feed(payload):
+            for line in lines.feed(payload):
                 record = parser.feed_line(line)
                 if record is not None:
                     self._take(record, pieces)
                     if self.stopped:
                         break
+            if lines.error is not None and not self.stopped:
+                raise lines.error
         except JumpStartStreamError as exc:
             # Tokens decoded before the bad record in this same payload still go out
             # first; the error is raised on the next call (see ``error``).

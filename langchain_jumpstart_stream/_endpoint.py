@@ -261,8 +261,10 @@ class EndpointSettings(BaseModel):
             parts.append("accept_eula=true")
         return ";".join(parts) or None
 
-    def _stops(self, stop: Sequence[str] | None) -> list[str]:
-        merged = [*(stop or ()), *(self.stop or ()), *self._profile.stop_sequences]
+    def _stops(self, stop: Sequence[str] | None, *, template: bool = True) -> list[str]:
+        # The template's stops matter only when we render the prompt ourselves.
+        profile = self._profile.stop_sequences if template else ()
+        merged = [*(stop or ()), *(self.stop or ()), *profile]
         return list(dict.fromkeys(s for s in merged if s))
 
     def _parameters(self, call_kwargs: Mapping[str, Any]) -> dict[str, Any]:
@@ -279,10 +281,11 @@ class EndpointSettings(BaseModel):
         schema: RequestSchema | None = None,
         extra: Mapping[str, Any] | None = None,
         parameters: Mapping[str, Any] | None = None,
+        template_stops: bool = True,
     ) -> StreamCall:
         """Prepare one request; ``parameters`` replaces the merged defaults when given."""
         profile = self._profile
-        stops = self._stops(stop)
+        stops = self._stops(stop, template=template_stops)
         body = build_body(
             schema or profile.request_schema,
             prompt=prompt,

@@ -95,13 +95,15 @@ class FrameDecoder:
     bounded by the largest frame.
     """
 
-    __slots__ = ("_buf", "_last_headers", "_last_raw")
+    __slots__ = ("_buf", "_last_headers", "_last_raw", "error")
 
     def __init__(self) -> None:
         self._buf = bytearray()
         # Every PayloadPart frame carries the same headers: parse them once.
         self._last_raw = b""
         self._last_headers: dict[str, str] = {}
+        #: A corruption found after good frames of the same read (see :meth:`feed`).
+        self.error: FrameError | None = None
 
     @property
     def pending(self) -> int:
@@ -111,12 +113,33 @@ class FrameDecoder:
     def feed(self, data: bytes) -> list[Frame]:
         """Add bytes and return every frame they complete.
 
+        When good frames precede a corrupt one in the same bytes, those frames are
+        returned and the error is kept in :attr:`error` (and raised by the next
+        call): nothing received intact is lost.
+
         Raises:
             FrameError: A prelude or message CRC does not match, or a length is absurd.
         """
+        if self.error is not None:
+            raise self.error
         buf = self._buf
         buf += data
         frames: list[Frame] = []
+        start = 0
+        try:
+            start = self._decode(buf, frames)
+        except FrameError as exc:
+            self.error = exc
+            buf.clear()
+            if not frames:
+                raise
+            return frames
+        if start:
+            del buf[:start]
+        return frames
+
+    def _decode(self, buf: bytearray, frames: list[Frame]) -> int:
+        """Append the complete frames in ``buf`` to ``frames``; return bytes consumed."""
         start = 0
         size = len(buf)
         while size - start >= _PRELUDE_LEN:
@@ -128,23 +151,20 @@ class FrameDecoder:
                 raise FrameError(f"event-stream frame length {total} is invalid")
             if headers_len > _MAX_HEADERS or payload_len > _MAX_PAYLOAD:
                 raise FrameError(f"event-stream frame of {total} bytes exceeds the limits")
-            if size - start < total:
-                break
-            view = memoryview(buf)
             end = start + total
-            message_crc = int.from_bytes(view[end - 4 : end], "big")
-            if crc32(view[start : end - 4]) != message_crc:
-                view.release()
-                raise FrameError("event-stream message CRC mismatch")
-            h_start = start + _PRELUDE_LEN
-            raw = bytes(view[h_start : h_start + headers_len])
+            if size < end:
+                break
+            with memoryview(buf) as view:  # released even when a check fails
+                if crc32(view[start : end - 4]) != int.from_bytes(view[end - 4 : end], "big"):
+                    raise FrameError("event-stream message CRC mismatch")
+                h_start = start + _PRELUDE_LEN
+                raw = bytes(view[h_start : h_start + headers_len])
+                payload = bytes(view[h_start + headers_len : end - 4])
             if raw == self._last_raw:
                 headers = self._last_headers
             else:
                 headers = _parse_headers(raw)
                 self._last_raw, self._last_headers = raw, headers
-            payload = bytes(view[h_start + headers_len : end - 4])
-            view.release()
             message_type = headers.get(":message-type", "event")
             if message_type == "event":
                 event_type = headers.get(":event-type", "")
@@ -154,9 +174,7 @@ class FrameDecoder:
                 event_type = headers.get(":error-code", "")
             frames.append(Frame(message_type, event_type, payload, headers))
             start = end
-        if start:
-            del buf[:start]
-        return frames
+        return start
 
     def finish(self) -> None:
         """Declare the end of the body.
@@ -164,6 +182,8 @@ class FrameDecoder:
         Raises:
             FrameError: The body ended inside a frame.
         """
+        if self.error is not None:
+            raise self.error
         if self._buf:
             left = len(self._buf)
             self._buf.clear()

@@ -22,20 +22,29 @@ class LineDecoder:
         max_line_bytes: Longest line accepted, in bytes.
     """
 
-    __slots__ = ("_buf", "_max", "_skip_lf")
+    __slots__ = ("_buf", "_max", "_skip_lf", "error")
 
     def __init__(self, max_line_bytes: int) -> None:
         self._buf = bytearray()
         self._max = max_line_bytes
         # A chunk ended in "\r": if the next one starts with "\n" it belongs to that CR.
         self._skip_lf = False
+        #: A line too long, found after complete lines of the same chunk (see :meth:`feed`).
+        self.error: LineTooLongError | None = None
 
     def feed(self, data: bytes) -> list[bytes]:
         """Add bytes; return the lines they complete, without their line endings.
 
+        When complete lines precede an over-long one in the same chunk, they are
+        returned and the error is kept in :attr:`error` (and raised by the next call).
+
         Raises:
             LineTooLongError: A line grew past ``max_line_bytes``.
         """
+        if self.error is not None:
+            raise self.error
+        if not data:
+            return []
         if self._skip_lf:
             self._skip_lf = False
             if data[:1] == b"\n":
@@ -49,7 +58,8 @@ class LineDecoder:
             # No line ends here: append in place, so a line cut into many small
             # chunks costs linear time, not quadratic.
             buf += data
-            self._check(len(buf))
+            if len(buf) > self._max:
+                raise self._too_long()
             return []
         lines = data.split(b"\n")
         if buf:
@@ -57,22 +67,35 @@ class LineDecoder:
             lines[0] = bytes(buf)
             buf.clear()
         rest = lines.pop()
-        if rest:
-            self._check(len(rest))
-            buf += rest
-        for line in lines:
-            self._check(len(line))
+        for i, line in enumerate(lines):
+            if len(line) > self._max:
+                return self._keep_error(lines[:i])
+        if len(rest) > self._max:
+            return self._keep_error(lines)
+        buf += rest
         return lines
 
-    def _check(self, size: int) -> None:
-        if size > self._max:
-            self._buf.clear()
-            raise LineTooLongError(
-                f"a line grew past max_line_bytes={self._max} without a line ending"
-            )
+    def _too_long(self) -> LineTooLongError:
+        self._buf.clear()
+        self.error = LineTooLongError(
+            f"a line grew past max_line_bytes={self._max} without a line ending"
+        )
+        return self.error
+
+    def _keep_error(self, good: list[bytes]) -> list[bytes]:
+        error = self._too_long()
+        if not good:
+            raise error
+        return good
 
     def finish(self) -> list[bytes]:
-        """Return the last line if the stream ended without a line ending."""
+        """Return the last line if the stream ended without a line ending.
+
+        Raises:
+            LineTooLongError: An error kept by :meth:`feed` was not raised yet.
+        """
+        if self.error is not None:
+            raise self.error
         if not self._buf:
             return []
         rest = bytes(self._buf)

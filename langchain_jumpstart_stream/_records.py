@@ -25,7 +25,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from .errors import ContainerError, MalformedStreamError
+from .errors import ContainerError, LineTooLongError, MalformedStreamError
 
 __all__ = ["Record", "RecordParser"]
 
@@ -152,6 +152,27 @@ def _from_token(obj: dict[str, Any], token: Any) -> Record:
     )
 
 
+def _tool_calls(value: Any) -> list[dict[str, Any]] | None:
+    """OpenAI ``tool_calls`` deltas, checked: a wrong shape is a malformed stream."""
+    if not value:
+        return None
+    if not isinstance(value, list):
+        raise TypeError("tool_calls is not a list")
+    for call in value:
+        function = call.get("function") if isinstance(call, dict) else None
+        if not isinstance(call, dict) or not isinstance(function, dict | None):
+            raise TypeError("a tool call is not an object with a function object")
+        if call.get("index") is not None and _int(call["index"]) is None:
+            raise TypeError("tool call index is not an integer")
+        fields = (call.get("id"), (function or {}).get("name"))
+        if any(v is not None and not isinstance(v, str) for v in fields):
+            raise TypeError("tool call id or name is not a string")
+        arguments = (function or {}).get("arguments")
+        if arguments is not None and not isinstance(arguments, str | dict):
+            raise TypeError("tool call arguments are neither a string nor an object")
+    return value
+
+
 def _from_openai(obj: dict[str, Any], choices: Any) -> Record:
     usage = obj.get("usage")
     input_tokens = output_tokens = None
@@ -165,13 +186,13 @@ def _from_openai(obj: dict[str, Any], choices: Any) -> Record:
     tool_calls = None
     if isinstance(delta, dict):
         text = delta.get("content")
-        tool_calls = delta.get("tool_calls") or None
+        tool_calls = _tool_calls(delta.get("tool_calls"))
     elif "text" in choice:  # text_completion
         text = choice.get("text")
     else:  # a whole chat.completion, sent by a container that does not stream
         message = choice.get("message") or {}
         text = message.get("content")
-        tool_calls = message.get("tool_calls") or None
+        tool_calls = _tool_calls(message.get("tool_calls"))
     if text is None:
         text = ""
     elif not isinstance(text, str):
@@ -245,11 +266,14 @@ def parse_json_record(payload: bytes | str) -> Record:
 class RecordParser:
     """Turns lines (bytes, without line endings) into :class:`Record` objects."""
 
-    __slots__ = ("_data", "_event")
+    __slots__ = ("_data", "_event", "_max", "_size")
 
-    def __init__(self) -> None:
+    def __init__(self, max_event_bytes: int = 1 << 20) -> None:
         self._data: list[bytes] = []
         self._event = b""
+        # An SSE event made of many data: lines must be bounded like one long line.
+        self._max = max_event_bytes
+        self._size = 0
 
     def feed_line(self, line: bytes) -> Record | None:
         """Consume one line; return a record when it completes one.
@@ -269,6 +293,13 @@ class RecordParser:
             value = line[5:]
             if value[:1] == b" ":
                 value = value[1:]
+            self._size += len(value) + 1
+            if self._size > self._max:
+                self._data = []
+                self._size = 0
+                raise LineTooLongError(
+                    f"an SSE event grew past max_line_bytes={self._max} without a blank line"
+                )
             self._data.append(value)
             return None
         if first == 0x3A:  # ":" comment / keep-alive
@@ -294,6 +325,7 @@ class RecordParser:
         data = self._data[0] if len(self._data) == 1 else b"\n".join(self._data)
         event = self._event
         self._data = []
+        self._size = 0
         self._event = b""
         if data == b"[DONE]":
             return _DONE

@@ -20,6 +20,7 @@ from botocore.exceptions import (
     BotoCoreError,
     ClientError,
     ConnectTimeoutError,
+    EventStreamError,
     NoCredentialsError,
     NoRegionError,
 )
@@ -161,6 +162,20 @@ def translate_transport_error(
     )
 
 
+def _stream_error(
+    event_type: str, message: str, container_code: Any, endpoint_name: str
+) -> errors.StreamError:
+    """The StreamError for an exception event of type ``event_type``."""
+    if container_code:  # the container's own code, inside the AWS one
+        message = f"{message} (container error code {container_code})"
+    cls: type[errors.StreamError] = errors.StreamError
+    if event_type == "ModelStreamError":
+        cls = errors.ModelStreamError
+    elif event_type == "InternalStreamFailure":
+        cls = errors.InternalStreamFailure
+    return cls(message, endpoint_name=endpoint_name, error_code=event_type or "Unknown")
+
+
 def _frame_error(frame: Frame, endpoint_name: str) -> errors.StreamError:
     """Turn an ``exception``/``error`` frame into the matching StreamError."""
     detail: dict[str, Any] = {}
@@ -176,14 +191,7 @@ def _frame_error(frame: Frame, endpoint_name: str) -> errors.StreamError:
         or frame.headers.get(":error-message")
         or frame.event_type
     )
-    code = frame.event_type or "Unknown"
-    if detail.get("ErrorCode"):  # the container's own code, inside the AWS one
-        message = f"{message} (container error code {detail['ErrorCode']})"
-    if frame.event_type == "ModelStreamError":
-        return errors.ModelStreamError(message, endpoint_name=endpoint_name, error_code=code)
-    if frame.event_type == "InternalStreamFailure":
-        return errors.InternalStreamFailure(message, endpoint_name=endpoint_name, error_code=code)
-    return errors.StreamError(message, endpoint_name=endpoint_name, error_code=code)
+    return _stream_error(frame.event_type, message, detail.get("ErrorCode"), endpoint_name)
 
 
 class RawStream:
@@ -209,8 +217,11 @@ class RawStream:
             StreamError: A subclass for error frames, corrupt frames, timeouts and
                 broken connections.
         """
-        decoder = FrameDecoder()
         try:
+            if self._raw is None:
+                yield from self._decoded_payloads()
+                return
+            decoder = FrameDecoder()
             for data in self._chunks():
                 for frame in decoder.feed(data):
                     if frame.message_type == "event":
@@ -219,6 +230,8 @@ class RawStream:
                         # Unknown event types are skipped for forward compatibility.
                     else:
                         raise _frame_error(frame, self._endpoint)  # noqa: TRY301
+                if decoder.error is not None:  # after the good frames of this read
+                    raise decoder.error  # noqa: TRY301
             decoder.finish()
         except errors.JumpStartStreamError as exc:
             exc._attach(endpoint_name=self._endpoint, request_id=self.request_id)
@@ -230,15 +243,24 @@ class RawStream:
             err._attach(request_id=self.request_id)
             raise err from exc
 
-    def _chunks(self) -> Iterator[bytes]:
-        raw = self._raw
-        if raw is None:
-            # Not a urllib3 response (e.g. a stubbed client): use botocore's decoding.
+    def _decoded_payloads(self) -> Iterator[bytes]:
+        """PayloadParts from a body botocore already decodes (no raw stream to read)."""
+        try:
             for event in self._body:
                 part = event.get("PayloadPart")
                 if part is not None:
                     yield part["Bytes"]
-            return
+        except EventStreamError as exc:
+            err = exc.response.get("Error", {})
+            raise _stream_error(
+                str(err.get("Code") or ""),
+                str(err.get("Message") or exc),
+                exc.response.get("ErrorCode"),
+                self._endpoint,
+            ) from exc
+
+    def _chunks(self) -> Iterator[bytes]:
+        raw = self._raw
         if getattr(raw, "chunked", False) and raw.supports_chunked_reads():
             # One HTTP chunk per frame on SageMaker: each arrives as soon as it is sent.
             yield from raw.read_chunked(decode_content=False)

@@ -12,7 +12,7 @@ import os
 import sys
 import time
 from collections.abc import Iterable, Iterator
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING, Literal, TextIO
 
 if TYPE_CHECKING:
     from .llms import JumpStartLLM
@@ -157,7 +157,9 @@ def _chat(args: argparse.Namespace) -> int:
 def _models(args: argparse.Namespace) -> int:
     from .registry import get_model, list_models
 
-    catalog = "all" if args.all or args.framework or args.container else "seed"
+    catalog: Literal["seed", "all"] = (
+        "all" if args.all or args.framework or args.container else "seed"
+    )
     ids = list_models(
         task=None,
         framework=args.framework,

@@ -15,8 +15,14 @@ _names = itertools.count()
 
 
 @pytest.fixture(autouse=True)
-def _no_real_aws(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Dummy credentials and no config files: nothing can reach a real account."""
+def _no_real_aws(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Dummy credentials and no config files: nothing can reach a real account.
+
+    Tests marked ``live`` keep the real environment: they are skipped unless a live
+    endpoint is configured on purpose.
+    """
+    if request.node.get_closest_marker("live"):
+        return
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
     monkeypatch.setenv("AWS_CONFIG_FILE", "/dev/null")

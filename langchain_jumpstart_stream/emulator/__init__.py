@@ -5,6 +5,12 @@ frames in chunked HTTP) to an unmodified boto3 client, imitates the streaming fo
 of the JumpStart containers (TGI, DJL/LMI, vLLM's OpenAI API) and injects the faults a
 robust client must survive. Standard library only; no AWS account needed.
 
+It also serves chat requests (``messages`` bodies) in each container's chat stream. It
+never fakes a model's judgement: a tool is called only when the request forces one (a
+named ``tool_choice``, or ``"required"`` with exactly one tool), with arguments
+generated from the function's JSON schema; with ``"auto"`` it answers in text. See
+:class:`EndpointConfig`.
+
 Run it from a shell with ``python -m langchain_jumpstart_stream.emulator --port 8080``.
 """
 

@@ -48,7 +48,9 @@ def test_line_too_long_is_an_error_and_bounded() -> None:
         d.feed(b"x" * 10)
     assert isinstance(info.value, MalformedStreamError)
     assert "max_line_bytes=64" in str(info.value)
-    assert d.finish() == []  # the buffer was dropped, not kept
+    assert not d._buf  # the partial line was dropped, not kept
+    with pytest.raises(LineTooLongError):  # and the stream stays failed
+        d.finish()
 
 
 def test_long_complete_line_in_one_chunk_is_an_error() -> None:
