@@ -10,15 +10,13 @@ as a text prompt, or, when the container speaks the Messages API (TGI's
 Each decoder :class:`~._decoder.Piece` becomes one ``AIMessageChunk``; the closing
 piece becomes the ``chunk_position="last"`` chunk that carries the usage, the finish
 reason and the model name. Tool-call deltas become ``tool_call_chunks``, normalised
-by :class:`_ToolCallDeltas` so that langchain-core's merge builds valid calls from
+by :class:`~._tool_calls.ToolCallDeltas` so that langchain-core's merge builds valid calls from
 any container's stream.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
-import uuid
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterator, Mapping, Sequence
 from operator import itemgetter
 from typing import Any, Literal, cast
@@ -30,11 +28,9 @@ from langchain_core.messages import (
     AIMessageChunk,
     BaseMessage,
     ChatMessage,
-    ToolCallChunk,
     convert_to_openai_messages,
 )
 from langchain_core.messages.ai import UsageMetadata
-from langchain_core.messages.tool import tool_call_chunk
 from langchain_core.output_parsers import (
     JsonOutputKeyToolsParser,
     JsonOutputParser,
@@ -52,6 +48,7 @@ from ._bridge import aiter_in_thread
 from ._call import StreamCall
 from ._decoder import Piece
 from ._endpoint import EndpointSettings
+from ._tool_calls import ToolCallDeltas, ToolChoice, merged_tool_calls, openai_tool_choice
 
 __all__ = ["ChatJumpStart"]
 
@@ -61,7 +58,6 @@ _NOT_OPENAI = {"details", "return_full_text", "decoder_input_details", "do_sampl
 _ROLES = {"human": "user", "ai": "assistant", "system": "system"}
 _PROVIDER = "amazon_sagemaker"
 
-ToolChoice = dict[str, Any] | str | bool | None
 StructuredMethod = Literal["function_calling", "json_schema", "json_mode"]
 
 
@@ -99,66 +95,6 @@ def _usage(info: Mapping[str, Any]) -> UsageMetadata | None:
     return cast("UsageMetadata", usage)
 
 
-class _ToolCallDeltas:
-    """Turns one stream's OpenAI ``delta.tool_calls`` into ``ToolCallChunk``s.
-
-    langchain-core merges chunks of the same ``index`` by concatenating their
-    strings, so each call's ``id`` and ``name`` must appear exactly once. Containers
-    differ: vLLM sends them once, TGI repeats the id and nulls the name, DJL/LMI's
-    own formatter repeats the name on every delta and sends no id. Here the first
-    id and name of each call win, and a call without an id gets one, because a
-    ``ToolMessage`` must point back at it.
-    """
-
-    __slots__ = ("_seen",)
-
-    def __init__(self) -> None:
-        self._seen: dict[int, bool] = {}  # index -> name already sent
-
-    def chunks(self, raw: Sequence[Mapping[str, Any]] | None) -> list[ToolCallChunk]:
-        out: list[ToolCallChunk] = []
-        for position, call in enumerate(raw or ()):
-            index = call.get("index")
-            if not isinstance(index, int):
-                index = position
-            function = call.get("function") or {}
-            arguments = function.get("arguments")
-            if arguments is not None and not isinstance(arguments, str):
-                arguments = json.dumps(arguments)  # some servers send parsed arguments
-            name = function.get("name") or None
-            call_id = None
-            if index not in self._seen:
-                call_id = call.get("id") or f"call_{uuid.uuid4().hex[:24]}"
-                self._seen[index] = False
-            if name and not self._seen[index]:
-                self._seen[index] = True
-            else:
-                name = None
-            if name is None and call_id is None and not arguments:
-                continue
-            out.append(tool_call_chunk(name=name, args=arguments, id=call_id, index=index))
-        return out
-
-
-def _merged_tool_calls(
-    chunks: Sequence[ToolCallChunk],
-) -> tuple[list[Any], list[Any]]:
-    """Join a whole answer's tool-call chunks; return ``(tool_calls, invalid_tool_calls)``."""
-    calls: dict[Any, dict[str, Any]] = {}
-    for chunk in chunks:
-        entry = calls.setdefault(chunk["index"], {"name": None, "id": None, "args": []})
-        entry["name"] = entry["name"] or chunk["name"]
-        entry["id"] = entry["id"] or chunk["id"]
-        if chunk["args"]:
-            entry["args"].append(chunk["args"])
-    joined = [
-        tool_call_chunk(name=e["name"], args="".join(e["args"]), id=e["id"], index=index)
-        for index, e in calls.items()
-    ]
-    message = AIMessageChunk(content="", tool_call_chunks=joined)
-    return message.tool_calls, message.invalid_tool_calls
-
-
 class _Chunks:
     """Builds the ``ChatGenerationChunk``s of one call from decoder pieces."""
 
@@ -166,7 +102,7 @@ class _Chunks:
 
     def __init__(self, model_name: str) -> None:
         self._model_name = model_name
-        self._tools = _ToolCallDeltas()
+        self._tools = ToolCallDeltas()
 
     def __call__(self, piece: Piece) -> ChatGenerationChunk:
         message = AIMessageChunk(
@@ -192,7 +128,7 @@ def _result(chunks: Sequence[ChatGenerationChunk]) -> ChatResult:
     """One ``AIMessage`` from a whole stream, in time linear in its length."""
     text = "".join(c.text for c in chunks)
     tool_chunks = [tc for c in chunks for tc in getattr(c.message, "tool_call_chunks", ())]
-    tool_calls, invalid = _merged_tool_calls(tool_chunks) if tool_chunks else ([], [])
+    tool_calls, invalid = merged_tool_calls(tool_chunks) if tool_chunks else ([], [])
     last = chunks[-1].message if chunks else AIMessage(content="")
     message = AIMessage(
         content=text,
@@ -202,27 +138,6 @@ def _result(chunks: Sequence[ChatGenerationChunk]) -> ChatResult:
         response_metadata=last.response_metadata,
     )
     return ChatResult(generations=[ChatGeneration(message=message)])
-
-
-def _tool_choice(choice: ToolChoice, names: Sequence[str]) -> str | dict[str, Any] | None:
-    """LangChain's ``tool_choice`` spellings in the OpenAI form servers accept.
-
-    "Call some tool" with a single tool names it: named choice is what every
-    container with tools supports (DJL/LMI constrains only that one).
-    """
-    if choice is None or isinstance(choice, dict):
-        return choice
-    if choice is False or choice == "none":
-        return "none"
-    if choice == "auto":
-        return "auto"
-    if choice is True or choice in ("any", "required"):
-        if len(names) != 1:
-            return "required"
-        choice = names[0]
-    if choice not in names:
-        raise ValueError(f"tool_choice {choice!r} is not one of the bound tools: {list(names)}")
-    return {"type": "function", "function": {"name": choice}}
 
 
 class ChatJumpStart(EndpointSettings, BaseChatModel):
@@ -332,6 +247,7 @@ class ChatJumpStart(EndpointSettings, BaseChatModel):
                 stream=stream,
                 schema="openai-chat",
                 parameters=params,
+                template_stops=False,  # the server applies its own template
             )
         if tools or "response_format" in kwargs:
             raise self._no_tools_error()
@@ -477,7 +393,7 @@ class ChatJumpStart(EndpointSettings, BaseChatModel):
             raise self._no_tools_error()
         formatted = [convert_to_openai_tool(t, strict=strict) for t in tools]
         names = [t["function"]["name"] for t in formatted]
-        choice = _tool_choice(tool_choice, names)
+        choice = openai_tool_choice(tool_choice, names)
         if choice is not None:
             kwargs["tool_choice"] = choice
         return super().bind(tools=formatted, **kwargs)

@@ -17,7 +17,7 @@ from langchain_core.utils.function_calling import convert_to_json_schema
 from pydantic import BaseModel, Field
 
 from langchain_jumpstart_stream import ChatJumpStart, errors
-from langchain_jumpstart_stream.chat_models import _ToolCallDeltas
+from langchain_jumpstart_stream._tool_calls import ToolCallDeltas
 
 from . import QUESTION
 
@@ -228,7 +228,7 @@ def test_tool_calling_is_configurable_per_container(chat) -> None:
 
 
 def _merge(deltas: list[list[dict[str, Any]]]) -> AIMessageChunk:
-    normaliser = _ToolCallDeltas()
+    normaliser = ToolCallDeltas()
     chunks = [AIMessageChunk(content="", tool_call_chunks=normaliser.chunks(d)) for d in deltas]
     full = chunks[0]
     for chunk in chunks[1:]:
