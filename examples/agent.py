@@ -3,6 +3,8 @@
     python examples/agent.py                             # local emulator
     python examples/agent.py --question "What time is it in UTC?" \\
         --endpoint-name my-vllm-endpoint --region us-east-1
+    python examples/agent.py --endpoint-name my-llama --region us-east-1 --supports-tools \\
+        --model-id meta-textgeneration-llama-3-1-8b-instruct
 
 The agent is LangChain's `create_agent` (a LangGraph graph) around `ChatJumpStart`,
 with two tools: a search over the documents in examples/data/ and a UTC clock.
@@ -10,8 +12,8 @@ with two tools: a search over the documents in examples/data/ and a UTC clock.
 the model writes them, and each tool's result.
 
 Choosing a tool is the model's judgement. Tool calling needs a container with an
-OpenAI-style tools API (vLLM, or DJL/LMI with tool calling on); name the endpoint,
-and leave out --model-id unless the registry knows the model can call tools.
+OpenAI-style tools API: vLLM, or DJL/LMI with tool calling switched on. Name the
+endpoint; with --model-id, add --supports-tools to say that its container has it.
 The local emulator is deterministic and does not understand questions, so it never
 calls a tool: against it the agent answers at once, and you watch that answer stream.
 """
@@ -76,12 +78,18 @@ def main() -> int:
     parser.add_argument("--question", default="How do I stop an answer early?")
     # No default model id: an OpenAI-compatible container (the emulator imitates vLLM).
     add_connection_args(parser, model_id=None)
+    parser.add_argument(
+        "--supports-tools",
+        action="store_true",
+        help="the container of --model-id has tool calling on (the registry cannot know)",
+    )
     args = parser.parse_args()
 
     with connect(args) as connection:
         model = ChatJumpStart(
             **connection,
             stream_format=None if args.model_id else "openai",  # Messages API, with tools
+            supports_tools=True if args.supports_tools else None,
             model_kwargs={"max_new_tokens": 400},
         )
         tools = TOOLS

@@ -8,9 +8,9 @@ Then open http://127.0.0.1:8000/ or run `curl -N "http://127.0.0.1:8000/stream?q
 
 Each token is one `data:` event (JSON-encoded, so newlines survive), followed by
 `event: done` (with the token count) or `event: error`. When the browser goes away
-(closed tab, EventSource.close(), Ctrl-C on curl), FastAPI cancels the generator
-below; cancelling `llm.astream()` closes the SageMaker stream at once, so the
-endpoint stops generating for nobody.
+(closed tab, EventSource.close(), Ctrl-C on curl), the generator below stops and
+closes `llm.astream()`, which closes the SageMaker stream at once: the endpoint
+does not go on generating for nobody.
 """
 
 from __future__ import annotations
@@ -71,16 +71,21 @@ def create_app(args: argparse.Namespace) -> FastAPI:
         llm: JumpStartLLM = request.app.state.llm
         prompt = request.app.state.prompt.format(question=q)
         tokens = 0
-        try:
-            # A disconnect cancels this generator while it awaits the next token;
-            # the cancellation closes the SageMaker stream inside astream().
-            async for token in llm.astream(prompt):
-                if token:
-                    tokens += 1
-                    yield ServerSentEvent(data=token)
-        except JumpStartStreamError as exc:  # tell the browser; what it has is kept
-            yield ServerSentEvent(event="error", data={"message": str(exc)})
-            return
+        # Closing `answer` (leaving this block) closes the SageMaker stream.
+        async with contextlib.aclosing(llm.astream(prompt)) as answer:
+            try:
+                async for token in answer:
+                    # Most servers make FastAPI cancel this generator on a disconnect,
+                    # while it waits here for a token. Some only say so when asked
+                    # (uvicorn 0.30 does): ask before sending each token.
+                    if await request.is_disconnected():
+                        return
+                    if token:
+                        tokens += 1
+                        yield ServerSentEvent(data=token)
+            except JumpStartStreamError as exc:  # tell the browser; what it has is kept
+                yield ServerSentEvent(event="error", data={"message": str(exc)})
+                return
         yield ServerSentEvent(event="done", data={"tokens": tokens})
 
     return app

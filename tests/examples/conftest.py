@@ -8,11 +8,14 @@ reach an emulator started by ``jumpstart-stream serve``.
 
 from __future__ import annotations
 
+import atexit
 import os
 import selectors
+import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -31,11 +34,15 @@ if str(EXAMPLES) not in sys.path:
     sys.path.insert(0, str(EXAMPLES))
 
 
+_HOME = tempfile.mkdtemp(prefix="examples-home-")  # caches (matplotlib...) go here, not in ROOT
+atexit.register(shutil.rmtree, _HOME, ignore_errors=True)
+
+
 def example_env() -> dict[str, str]:
     """A user's environment with dummy AWS credentials and no telemetry."""
     return {
         "PATH": os.path.dirname(sys.executable) + ":/usr/bin:/bin",
-        "HOME": str(ROOT),
+        "HOME": _HOME,
         "AWS_ACCESS_KEY_ID": "testing",
         "AWS_SECRET_ACCESS_KEY": "testing",
         "AWS_CONFIG_FILE": "/dev/null",

@@ -129,9 +129,9 @@ def test_gradio_answer_grows_and_stop_stops_generation(
     assert WEBSITE_ANSWER.startswith(states[0].strip()[:20])
     page.screenshot(path=str(ROOT / "docs" / "screenshot-chat.png"))
 
-    page.get_by_test_id("stop-button").click()
+    stop_button = page.get_by_role("button", name="Stop", exact=True)
+    stop_button.click()
     wait_for_request(lambda: requests_to(name))
-    stop_button = page.get_by_test_id("stop-button")
     stopped = assert_stopped(  # and the UI is ready for the next question
         page, bot.inner_text, requests_to(name)[-1], lambda: stop_button.count() == 0
     )

@@ -22,16 +22,18 @@ def serve(emulator: Emulator) -> Iterator[Callable[[str], str]]:
     """Serve the example app, pointed at one emulator endpoint; return its base URL."""
     import fastapi_sse
 
-    servers: list[tuple[uvicorn.Server, threading.Thread]] = []
+    servers: list[tuple[uvicorn.Server, threading.Thread, socket.socket]] = []
 
     def start(endpoint_name: str) -> str:
         args = fastapi_sse._parser().parse_args(endpoint_args(emulator, endpoint_name))
-        server = uvicorn.Server(uvicorn.Config(fastapi_sse.create_app(args), log_level="warning"))
+        app = fastapi_sse.create_app(args)
+        # No websockets: older uvicorns import a deprecated websockets module for them.
+        server = uvicorn.Server(uvicorn.Config(app, log_level="warning", ws="none"))
         sock = socket.socket()
         sock.bind(("127.0.0.1", 0))
         thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
         thread.start()
-        servers.append((server, thread))
+        servers.append((server, thread, sock))
         deadline = time.monotonic() + 20
         while not server.started and time.monotonic() < deadline:
             time.sleep(0.02)
@@ -39,11 +41,10 @@ def serve(emulator: Emulator) -> Iterator[Callable[[str], str]]:
         return f"http://127.0.0.1:{sock.getsockname()[1]}"
 
     yield start
-    for server, thread in servers:
+    for server, thread, sock in servers:
         server.should_exit = True
         thread.join(timeout=10)
-        for sock in server.servers[0].sockets if server.servers else ():
-            sock.close()
+        sock.close()
 
 
 def read_events(response: httpx.Response) -> Iterator[tuple[float, str, str]]:
