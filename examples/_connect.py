@@ -29,7 +29,6 @@ from langchain_jumpstart_stream.registry import get_model, render_chat
 DEFAULT_MODEL = "huggingface-llm-falcon-7b-instruct-bf16"
 
 # The emulator format that imitates each container family of the registry.
-_EMULATOR_FORMAT = {"tgi": "tgi", "jsonlines": "jsonlines", "openai": "openai-chat"}
 
 
 def add_connection_args(
@@ -85,11 +84,11 @@ def connect(args: argparse.Namespace) -> Iterator[dict[str, Any]]:
 
     from langchain_jumpstart_stream.emulator import Emulator, EndpointConfig
 
-    stream_format = get_model(args.model_id).stream_format if args.model_id else "openai"
-    config = EndpointConfig(
-        stream_format=_EMULATOR_FORMAT[stream_format or "tgi"],  # type: ignore[arg-type]
-        model_id=args.model_id or "local-model",
-        tokens_per_second=args.tokens_per_second,
+    pace = {"tokens_per_second": args.tokens_per_second}
+    config = (
+        EndpointConfig.for_model(args.model_id, **pace)
+        if args.model_id
+        else EndpointConfig(stream_format="openai-chat", model_id="local-model", **pace)
     )
     with Emulator(endpoints={"local": config}) as emulator:
         print(f"(local emulator at {emulator.url}; no AWS account used)", file=sys.stderr)

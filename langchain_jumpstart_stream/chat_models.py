@@ -283,9 +283,17 @@ class ChatJumpStart(EndpointSettings, BaseChatModel):
                 "and pass supports_tools=True"
             )
         name = self.model_id or self.endpoint_name
+        if self._messages_api():
+            why = (
+                "its container is not known to serve OpenAI-style tools (the registry "
+                "marks it supports_tools=False)"
+            )
+            if able:
+                where += "; or, if this endpoint has tool calling on, pass supports_tools=True"
+        else:
+            why = "its requests are rendered prompts, not OpenAI-style messages with tools"
         return errors.ConfigurationError(
-            f"model {name!r} cannot call tools or follow a JSON schema here: its requests "
-            "are rendered prompts, not OpenAI-style messages with tools",
+            f"model {name!r} cannot call tools or follow a JSON schema here: {why}",
             endpoint_name=self.endpoint_name,
             hint=f"Use {where}",
         )

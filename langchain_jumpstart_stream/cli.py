@@ -81,17 +81,8 @@ def _llm(args: argparse.Namespace) -> Iterator[JumpStartLLM]:
         )
         return
     from .emulator import Emulator, EndpointConfig
-    from .registry import get_model
 
-    spec = get_model(args.model_id)
-    fmt = {"tgi": "tgi", "jsonlines": "jsonlines", "openai": "openai-chat"}[
-        spec.stream_format or "tgi"
-    ]
-    config = EndpointConfig(
-        stream_format=fmt,  # type: ignore[arg-type]
-        model_id=args.model_id,
-        tokens_per_second=args.tokens_per_second,
-    )
+    config = EndpointConfig.for_model(args.model_id, tokens_per_second=args.tokens_per_second)
     with Emulator(endpoints={"local": config}) as emulator:
         print(f"(local emulator at {emulator.url}; no AWS account used)", file=sys.stderr)
         yield JumpStartLLM(

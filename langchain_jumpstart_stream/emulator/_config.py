@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal, NamedTuple, get_args
+from typing import Any, Literal, NamedTuple, get_args
 
 StreamFormat = Literal[
     "tgi", "jsonlines", "jsonlines-tgi", "lmi-sse", "openai-chat", "openai-completion"
@@ -136,6 +136,34 @@ class EndpointConfig:
     endless_line_bytes: int | None = None
     http_errors: Sequence[tuple[int, str, str] | tuple[int, str, str, int]] = ()
     empty_stream: bool = False
+
+    @classmethod
+    def for_model(cls, model_id: str, **overrides: Any) -> EndpointConfig:
+        """An endpoint that speaks like the container the registry gives ``model_id``.
+
+        Args:
+            model_id: A JumpStart model id known to the registry.
+            **overrides: Any other field (``tokens_per_second``, faults...).
+
+        Raises:
+            UnknownModelError: The registry does not know ``model_id``.
+        """
+        from ..registry import get_model
+
+        spec = get_model(model_id)
+        wire = {"tgi": "tgi", "jsonlines": "jsonlines", "openai": "openai-chat"}
+        fields: dict[str, Any] = {
+            "stream_format": wire[spec.stream_format or "tgi"],
+            "model_id": model_id,
+        }
+        # The end-of-turn token: a special token the template stops on, else an EOS-like one.
+        specials = [t for t in spec.stop_sequences if t in spec.special_tokens] or [
+            t for t in spec.special_tokens if t.startswith("</") or "end" in t
+        ]
+        if specials and fields["stream_format"] != "openai-chat":
+            fields["eos_token"] = specials[0]
+        fields.update(overrides)
+        return cls(**fields)
 
     def __post_init__(self) -> None:
         _check_choice("stream_format", self.stream_format, get_args(StreamFormat))

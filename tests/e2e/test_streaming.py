@@ -316,3 +316,30 @@ def test_request_headers_are_passed(endpoint, llm, requests_to) -> None:
     assert headers["x-amzn-sagemaker-target-variant"] == "AllTraffic"
     assert headers["x-amzn-sagemaker-custom-attributes"] == "a=b;accept_eula=true"
     assert headers["x-amzn-sagemaker-inference-id"] == "inf-9"
+
+
+@pytest.mark.parametrize(
+    "model_id",
+    [
+        "huggingface-llm-falcon-7b-instruct-bf16",
+        "huggingface-llm-mistral-7b-instruct",
+        "huggingface-llm-rinna-3-6b-instruction-ppo-bf16",
+        "meta-textgeneration-llama-3-8b-instruct",
+        "openai-reasoning-gpt-oss-20b",
+    ],
+)
+def test_model_id_alone_picks_body_and_format(emulator, requests_to, model_id) -> None:
+    from langchain_jumpstart_stream import JumpStartLLM
+
+    name = f"for-model-{model_id}"
+    cfg = EndpointConfig.for_model(model_id, frame_bytes=5)
+    emulator.add_endpoint(name, cfg)
+    llm = JumpStartLLM(endpoint_name=name, model_id=model_id, client=emulator.client(), accept_eula=True)
+    out = llm.invoke(QUESTION)
+    body = requests_to(name)[0].json
+    assert out == expected_text(cfg, body)
+    assert cfg.resolved_eos_token not in out or not cfg.resolved_eos_token
+    if "gpt-oss" in model_id:
+        assert body["messages"][0]["content"] == QUESTION
+    else:
+        assert body["inputs"] == QUESTION and body["stream"] is True

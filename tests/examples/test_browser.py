@@ -9,6 +9,7 @@ own browser downloads are never used. The Gradio test saves docs/screenshot-chat
 
 from __future__ import annotations
 
+import os
 import shutil
 import sys
 from collections.abc import Callable, Iterator
@@ -24,6 +25,15 @@ from langchain_jumpstart_stream.emulator import (
 )
 
 from .conftest import EXAMPLES, FALCON, ROOT, App, endpoint_args, wait_for_request
+
+# Screenshots go to docs/ (shown in the README) only when asked, so that a test run
+# leaves the working tree clean: UPDATE_SCREENSHOTS=1 make test-browser
+
+
+def _screenshot_path(name: str, tmp_path: Path) -> str:
+    folder = ROOT / "docs" if os.environ.get("UPDATE_SCREENSHOTS") else tmp_path
+    return str(folder / name)
+
 
 pytestmark = pytest.mark.browser
 
@@ -100,6 +110,7 @@ def assert_stopped(
 
 
 def test_gradio_answer_grows_and_stop_stops_generation(
+    tmp_path: Path,
     browser: object,
     emulator: Emulator,
     endpoint: Callable[..., str],
@@ -127,7 +138,7 @@ def test_gradio_answer_grows_and_stop_stops_generation(
     # Long enough for the screenshot to show the answer's first steps, with Stop.
     states = watch_growth(page, lambda: bot.inner_text() if bot.count() else "", length=170)
     assert WEBSITE_ANSWER.startswith(states[0].strip()[:20])
-    page.screenshot(path=str(ROOT / "docs" / "screenshot-chat.png"))
+    page.screenshot(path=_screenshot_path("screenshot-chat.png", tmp_path))
 
     stop_button = page.get_by_role("button", name="Stop", exact=True)
     stop_button.click()
@@ -141,6 +152,7 @@ def test_gradio_answer_grows_and_stop_stops_generation(
 
 
 def test_streamlit_answer_grows_and_stop_stops_generation(
+    tmp_path: Path,
     browser: object,
     emulator: Emulator,
     endpoint: Callable[..., str],
@@ -181,5 +193,5 @@ def test_streamlit_answer_grows_and_stop_stops_generation(
     )
     assert len(stopped) < len(WEBSITE_ANSWER) / 2
     assert stopped.removesuffix(" (stopped)").startswith(states[-1].rstrip("▌"))
-    page.screenshot(path=str(ROOT / "docs" / "screenshot-streamlit.png"))
+    page.screenshot(path=_screenshot_path("screenshot-streamlit.png", tmp_path))
     page.close()
