@@ -1,0 +1,1 @@
+"""atheris fuzz targets for the decode pipeline; see README.md."""
