@@ -97,6 +97,7 @@ class StreamCall:
                     return
                 if not delivered and isinstance(exc, _RETRYABLE_STREAM) and self._may_retry():
                     continue
+                self._gave_up(exc)
                 exc._attach(
                     endpoint_name=self.endpoint_name,
                     request_id=stream.request_id,

@@ -248,7 +248,10 @@ def parse_json_record(payload: bytes | str) -> Record:
         error = obj.get("error")
         if error is not None or obj.get("object") == "error":
             message, code = _error_text(error if error is not None else obj)
-            raise ContainerError(message, error_code=obj.get("error_type") or code)
+            error_type = obj.get("error_type")
+            raise ContainerError(
+                message, error_code=error_type if isinstance(error_type, str) else code
+            )
         if "generated_text" in obj:
             return _from_generated_text(obj)
         outputs = obj.get("outputs")

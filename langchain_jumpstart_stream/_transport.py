@@ -14,6 +14,7 @@ import random
 import socket
 import time
 from collections.abc import Iterator, Mapping
+from http.client import HTTPException
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import (
@@ -30,6 +31,7 @@ from botocore.exceptions import (
 from botocore.exceptions import (
     ReadTimeoutError as BotoReadTimeoutError,
 )
+from urllib3.exceptions import HTTPError
 
 from . import errors
 from ._eventstream import Frame, FrameDecoder
@@ -46,6 +48,9 @@ __all__ = [
 ]
 
 _READ_SIZE = 65536
+
+# What reading the raw HTTP body can raise when the network or the peer fails.
+_TRANSPORT_ERRORS = (OSError, HTTPError, HTTPException, BotoCoreError)
 
 
 def make_client(
@@ -183,7 +188,7 @@ def _frame_error(frame: Frame, endpoint_name: str) -> errors.StreamError:
         parsed = json.loads(frame.payload) if frame.payload else {}
         if isinstance(parsed, dict):
             detail = parsed
-    except ValueError:
+    except (ValueError, RecursionError):
         detail = {"Message": frame.payload.decode("utf-8", "replace")}
     message = str(
         detail.get("Message")
@@ -229,14 +234,14 @@ class RawStream:
                             yield frame.payload
                         # Unknown event types are skipped for forward compatibility.
                     else:
-                        raise _frame_error(frame, self._endpoint)  # noqa: TRY301
+                        raise _frame_error(frame, self._endpoint)
                 if decoder.error is not None:  # after the good frames of this read
-                    raise decoder.error  # noqa: TRY301
+                    raise decoder.error
             decoder.finish()
         except errors.JumpStartStreamError as exc:
             exc._attach(endpoint_name=self._endpoint, request_id=self.request_id)
             raise
-        except Exception as exc:
+        except _TRANSPORT_ERRORS as exc:  # our own bugs must not pass for network drops
             if self.closed:
                 return  # aborted from another thread; the caller already knows
             err = translate_transport_error(exc, self._endpoint, streaming=True)

@@ -162,13 +162,6 @@ _EXCEPTION_HEADERS = (
 )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: _frame_error catches ValueError but not RecursionError, so an exception frame "
-    "with deeply nested JSON becomes StreamInterruptedError ('the connection broke'), loses "
-    "its AWS error code, and is retried",
-    raises=AssertionError,
-)
 def test_deeply_nested_exception_frame_is_still_a_model_stream_error(
     wire: WireServer, client
 ) -> None:

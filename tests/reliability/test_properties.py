@@ -354,12 +354,6 @@ def test_lines_before_an_overlong_one_are_not_lost() -> None:
 # -- known bugs (xfail until fixed) -----------------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: ContainerError.error_code takes the record's error_type as is, so it can be a "
-    "list or a dict, although it is typed str | None",
-    raises=AssertionError,
-)
 def test_error_code_is_always_a_string() -> None:
     decoder = StreamDecoder()
     with pytest.raises(JumpStartStreamError) as info:
