@@ -153,7 +153,7 @@ def test_tokens_before_an_overlong_line_in_the_same_part_are_delivered(
     assert info.value.partial_text == "Hello"
 
 
-# -- known bugs (xfail until fixed) -----------------------------------------------------
+# -- regressions: bugs these tests found, now fixed ------------------------------------
 
 _EXCEPTION_HEADERS = (
     (":exception-type", "ModelStreamError"),

@@ -351,7 +351,7 @@ def test_lines_before_an_overlong_one_are_not_lost() -> None:
         decoder.finish()
 
 
-# -- known bugs (xfail until fixed) -----------------------------------------------------
+# -- regressions: bugs these tests found, now fixed ------------------------------------
 
 
 def test_error_code_is_always_a_string() -> None:
