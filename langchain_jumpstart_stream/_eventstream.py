@@ -95,13 +95,14 @@ class FrameDecoder:
     bounded by the largest frame.
     """
 
-    __slots__ = ("_buf", "_last_headers", "_last_raw", "error")
+    __slots__ = ("_buf", "_last_headers", "_last_kind", "_last_raw", "error")
 
     def __init__(self) -> None:
         self._buf = bytearray()
         # Every PayloadPart frame carries the same headers: parse them once.
-        self._last_raw = b""
+        self._last_raw: bytes | None = None
         self._last_headers: dict[str, str] = {}
+        self._last_kind = ("", "")
         #: A corruption found after good frames of the same read (see :meth:`feed`).
         self.error: FrameError | None = None
 
@@ -123,22 +124,27 @@ class FrameDecoder:
         if self.error is not None:
             raise self.error
         buf = self._buf
-        buf += data
+        # Usually a read holds whole frames: decode straight from it, no copying.
+        source: bytes | bytearray = data
+        if buf:
+            buf += data
+            source = buf
         frames: list[Frame] = []
-        start = 0
         try:
-            start = self._decode(buf, frames)
+            consumed = self._decode(source, frames)
         except FrameError as exc:
             self.error = exc
             buf.clear()
             if not frames:
                 raise
             return frames
-        if start:
-            del buf[:start]
+        if source is buf:
+            del buf[:consumed]
+        elif consumed < len(data):
+            buf += data[consumed:]
         return frames
 
-    def _decode(self, buf: bytearray, frames: list[Frame]) -> int:
+    def _decode(self, buf: bytes | bytearray, frames: list[Frame]) -> int:
         """Append the complete frames in ``buf`` to ``frames``; return bytes consumed."""
         start = 0
         size = len(buf)
@@ -160,21 +166,25 @@ class FrameDecoder:
                 h_start = start + _PRELUDE_LEN
                 raw = bytes(view[h_start : h_start + headers_len])
                 payload = bytes(view[h_start + headers_len : end - 4])
-            if raw == self._last_raw:
-                headers = self._last_headers
-            else:
-                headers = _parse_headers(raw)
-                self._last_raw, self._last_headers = raw, headers
-            message_type = headers.get(":message-type", "event")
-            if message_type == "event":
-                event_type = headers.get(":event-type", "")
-            elif message_type == "exception":
-                event_type = headers.get(":exception-type", "")
-            else:
-                event_type = headers.get(":error-code", "")
-            frames.append(Frame(message_type, event_type, payload, headers))
+            if raw != self._last_raw:
+                self._remember(raw)
+            message_type, event_type = self._last_kind
+            frames.append(Frame(message_type, event_type, payload, self._last_headers))
             start = end
         return start
+
+    def _remember(self, raw: bytes) -> None:
+        """Parse a new header block and cache it with the frame kind it names."""
+        headers = _parse_headers(raw)
+        message_type = headers.get(":message-type", "event")
+        if message_type == "event":
+            event_type = headers.get(":event-type", "")
+        elif message_type == "exception":
+            event_type = headers.get(":exception-type", "")
+        else:
+            event_type = headers.get(":error-code", "")
+        self._last_raw, self._last_headers = raw, headers
+        self._last_kind = (message_type, event_type)
 
     def finish(self) -> None:
         """Declare the end of the body.

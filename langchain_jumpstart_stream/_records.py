@@ -23,11 +23,26 @@ It does no I/O.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 from .errors import ContainerError, LineTooLongError, MalformedStreamError
 
 __all__ = ["Record", "RecordParser"]
+
+_fast_loads: Callable[[bytes | str], Any]
+try:  # orjson parses a token record ~6x faster; langchain-core already brings it (langsmith)
+    from orjson import loads as _fast_loads
+except ImportError:  # pragma: no cover - PyPy, or a trimmed environment
+    _fast_loads = json.loads
+
+
+def _loads(payload: bytes | str) -> Any:
+    """Parse JSON; what orjson refuses (NaN from Python servers...) goes to the stdlib."""
+    try:
+        return _fast_loads(payload)
+    except ValueError:
+        return json.loads(payload)
 
 _EXCERPT = 80
 
@@ -232,7 +247,7 @@ def parse_json_record(payload: bytes | str) -> Record:
         MalformedStreamError: The record is not JSON or has an unknown shape.
     """
     try:
-        obj = json.loads(payload)
+        obj = _loads(payload)
     except (ValueError, RecursionError) as exc:  # bad JSON, bad UTF-8, absurd nesting
         raise MalformedStreamError(f"not a JSON record: {_excerpt(payload)!r}") from exc
     if isinstance(obj, list) and len(obj) == 1:
