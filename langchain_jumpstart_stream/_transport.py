@@ -14,7 +14,7 @@ import random
 import socket
 import time
 from collections.abc import Iterator, Mapping
-from http.client import HTTPException
+from http.client import HTTPException, HTTPResponse, IncompleteRead
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import (
@@ -34,6 +34,7 @@ from botocore.exceptions import (
 from urllib3.exceptions import HTTPError
 
 from . import errors
+from ._chunked import ChunkedDecoder
 from ._eventstream import Frame, FrameDecoder
 
 if TYPE_CHECKING:
@@ -266,8 +267,17 @@ class RawStream:
 
     def _chunks(self) -> Iterator[bytes]:
         raw = self._raw
+        response = getattr(raw, "_fp", None)  # the http.client response urllib3 wraps
+        sock_file = getattr(response, "fp", None)
+        if (
+            isinstance(response, HTTPResponse)
+            and response.chunked
+            and response.chunk_left is None  # nobody has read from it yet
+            and hasattr(sock_file, "read1")
+        ):
+            yield from self._bulk_chunks(raw, response, sock_file)
+            return
         if getattr(raw, "chunked", False) and raw.supports_chunked_reads():
-            # One HTTP chunk per frame on SageMaker: each arrives as soon as it is sent.
             yield from raw.read_chunked(decode_content=False)
             return
         while True:
@@ -275,6 +285,22 @@ class RawStream:
             if not data:
                 return
             yield data
+
+    @staticmethod
+    def _bulk_chunks(raw: Any, response: HTTPResponse, sock_file: Any) -> Iterator[bytes]:
+        """Read whatever the socket has, many chunks at a time, and strip the framing."""
+        chunked = ChunkedDecoder()
+        while not chunked.done:
+            data = sock_file.read1(_READ_SIZE)
+            if not data:
+                raise IncompleteRead(b"")  # the peer closed before the last chunk
+            body = chunked.feed(data)
+            if body:
+                yield body
+        # Complete: let http.client and urllib3 see a finished response, so the
+        # connection goes back to the pool for the next request.
+        response._close_conn()  # type: ignore[attr-defined]  # what http.client does at the end
+        raw.release_conn()
 
     def close(self) -> None:
         """Close the HTTP stream, so the endpoint stops generating."""
