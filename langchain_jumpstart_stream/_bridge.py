@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import queue
 import threading
 from collections import deque
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -56,6 +57,29 @@ class _Channel(Generic[T]):
             await waiter
 
 
+# Thread.start() waits until the new thread has run, and with hundreds of busy threads
+# that wait can last a second: long enough to freeze an event loop. One spawner
+# thread starts the workers instead, so the loop never waits on it.
+_spawn_lock = threading.Lock()
+_spawn_queue: queue.SimpleQueue[threading.Thread] | None = None
+
+
+def _spawner(jobs: queue.SimpleQueue[threading.Thread]) -> None:
+    while True:
+        jobs.get().start()
+
+
+def _start_soon(thread: threading.Thread) -> None:
+    global _spawn_queue
+    with _spawn_lock:
+        if _spawn_queue is None:
+            _spawn_queue = queue.SimpleQueue()
+            threading.Thread(
+                target=_spawner, args=(_spawn_queue,), name="jumpstart-stream-spawner", daemon=True
+            ).start()
+        _spawn_queue.put(thread)
+
+
 def _wake(waiter: asyncio.Future[None]) -> None:
     if not waiter.done():
         waiter.set_result(None)
@@ -78,6 +102,9 @@ async def aiter_in_thread(
     stop = threading.Event()
 
     def work() -> None:
+        if stop.is_set():  # cancelled before this thread even started
+            channel.put(_END)
+            return
         iterator = batches()
         try:
             for batch in iterator:
@@ -95,7 +122,7 @@ async def aiter_in_thread(
                 close()
 
     thread = threading.Thread(target=work, name=name, daemon=True)
-    thread.start()
+    _start_soon(thread)
     try:
         while True:
             item = await channel.get()
@@ -106,6 +133,5 @@ async def aiter_in_thread(
             for value in cast("list[T]", item):
                 yield value
     finally:
-        if thread.is_alive():
-            stop.set()
-            abort()
+        stop.set()  # also stops a worker that has not started yet
+        abort()

@@ -65,7 +65,7 @@ class StreamCall:
             EndpointRequestError: The request failed and retries ran out.
             StreamError: The stream broke; ``partial_text`` holds what was delivered.
         """
-        while True:
+        while not self._aborted.is_set():
             self.attempts += 1
             try:
                 stream = invoke_stream(self.client(), self.request, self.endpoint_name)

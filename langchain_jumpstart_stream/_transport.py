@@ -12,6 +12,7 @@ import contextlib
 import json
 import random
 import socket
+import threading
 import time
 from collections.abc import Iterator, Mapping
 from http.client import HTTPException, HTTPResponse, IncompleteRead
@@ -327,10 +328,30 @@ class RawStream:
                 sock.shutdown(socket.SHUT_RDWR)
 
 
+# Building and signing a request is pure CPU under the GIL. Hundreds of streams
+# starting at once would all do it together and starve every other thread (an
+# event loop included) for seconds; a few at a time finish sooner in total. The slot
+# is released at botocore's before-send event, so waiting for the endpoint's answer
+# (the time to first byte) is never serialised.
+_REQUEST_SLOTS = threading.BoundedSemaphore(4)
+_slot = threading.local()
+_HOOK_ID = "langchain-jumpstart-stream-request-slot"
+
+
+def _release_slot(**_: Any) -> None:
+    if getattr(_slot, "held", False):
+        _slot.held = False
+        _REQUEST_SLOTS.release()
+
+
 def invoke_stream(
     client: SageMakerRuntimeClient, request: Mapping[str, Any], endpoint_name: str
 ) -> RawStream:
     """Send ``InvokeEndpointWithResponseStream``; map failures to EndpointRequestError."""
+    # unique_id makes registering on every call a no-op after the first.
+    client.meta.events.register("before-send.sagemaker-runtime", _release_slot, unique_id=_HOOK_ID)
+    _REQUEST_SLOTS.acquire()
+    _slot.held = True
     try:
         response = client.invoke_endpoint_with_response_stream(**request)
     except ClientError as exc:
@@ -339,6 +360,8 @@ def invoke_stream(
         raise translate_transport_error(exc, endpoint_name, streaming=False) from exc
     except (BotoCoreError, OSError) as exc:
         raise translate_transport_error(exc, endpoint_name, streaming=False) from exc
+    finally:
+        _release_slot()  # if botocore failed before sending
     return RawStream(response, endpoint_name)
 
 
