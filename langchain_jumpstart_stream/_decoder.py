@@ -19,8 +19,9 @@ from .errors import JumpStartStreamError
 
 __all__ = ["Piece", "StreamDecoder"]
 
-# Join delivered text every so often, so a long stream holds one string, not
-# a hundred thousand small ones.
+# Delivered text is kept (for errors' partial_text) as blocks of this many pieces:
+# a long stream holds a few hundred strings, not a hundred thousand small ones, and
+# is never copied whole until an error actually asks for it.
 _COMPACT_EVERY = 512
 
 
@@ -72,6 +73,7 @@ class StreamDecoder:
     """
 
     __slots__ = (
+        "_blocks",
         "_delivered",
         "_ended_on_special",
         "_held_ids",
@@ -106,6 +108,7 @@ class StreamDecoder:
         self._token_details = token_details
         self._model_id = model_id
         self._delivered: list[str] = []
+        self._blocks: list[str] = []
         self._ended_on_special = False
         self._held_ids: list[int | None] = []
         self._held_logprobs: list[float | None] = []
@@ -119,9 +122,7 @@ class StreamDecoder:
     @property
     def delivered_text(self) -> str:
         """Every piece of text handed out so far, joined."""
-        if len(self._delivered) > 1:
-            self._delivered[:] = ["".join(self._delivered)]
-        return self._delivered[0] if self._delivered else ""
+        return "".join(self._blocks) + "".join(self._delivered)
 
     def feed(self, payload: bytes) -> list[Piece]:
         """Decode one PayloadPart; return the pieces ready to deliver.
@@ -244,5 +245,6 @@ class StreamDecoder:
         delivered = self._delivered
         delivered.append(text)
         if len(delivered) >= _COMPACT_EVERY:
-            delivered[:] = ["".join(delivered)]
+            self._blocks.append("".join(delivered))
+            delivered.clear()
         out.append(Piece(text, info, record.tool_calls))

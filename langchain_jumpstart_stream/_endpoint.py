@@ -121,8 +121,10 @@ class EndpointSettings(BaseModel):
     read_timeout: float = Field(default=60.0, gt=0)
     """Seconds to wait for the next bytes of the answer before giving up."""
 
-    max_line_bytes: int = Field(default=1 << 20, gt=0)
-    """Longest line accepted from the stream; protects memory from a broken container."""
+    max_line_bytes: int = Field(default=4 << 20, gt=0)
+    """Longest line accepted from the stream; protects memory from a broken container.
+    TGI's last event repeats the whole answer in ``generated_text``, so this must stay
+    well above the longest answer (4 MiB is about a million tokens of English)."""
 
     max_pool_connections: int = Field(default=64, gt=0)
     """HTTP connections kept by the lazily created client (one per concurrent stream)."""
