@@ -44,6 +44,7 @@ def _loads(payload: bytes | str) -> Any:
     except ValueError:
         return json.loads(payload)
 
+
 _EXCERPT = 80
 
 
