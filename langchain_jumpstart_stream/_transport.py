@@ -333,7 +333,7 @@ class RawStream:
 # event loop included) for seconds; a few at a time finish sooner in total. The slot
 # is released at botocore's before-send event, so waiting for the endpoint's answer
 # (the time to first byte) is never serialised.
-_REQUEST_SLOTS = threading.BoundedSemaphore(4)
+_REQUEST_SLOTS = threading.BoundedSemaphore(2)
 _slot = threading.local()
 _HOOK_ID = "langchain-jumpstart-stream-request-slot"
 

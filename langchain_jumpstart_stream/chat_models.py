@@ -316,7 +316,7 @@ class ChatJumpStart(EndpointSettings, BaseChatModel):
         try:
             for piece in pieces:
                 chunk = chunk_of(piece)
-                if run_manager is not None:
+                if run_manager is not None and run_manager.handlers:
                     run_manager.on_llm_new_token(chunk.text, chunk=chunk)
                 yield chunk
         finally:
@@ -335,7 +335,8 @@ class ChatJumpStart(EndpointSettings, BaseChatModel):
         try:
             async for piece in pieces:
                 chunk = chunk_of(piece)
-                if run_manager is not None:
+                # With no handler attached the callback is a no-op, but not a free one.
+                if run_manager is not None and run_manager.handlers:
                     await run_manager.on_llm_new_token(chunk.text, chunk=chunk)
                 yield chunk
         finally:

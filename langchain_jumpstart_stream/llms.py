@@ -116,7 +116,7 @@ class JumpStartLLM(EndpointSettings, BaseLLM):
         try:
             for piece in pieces:
                 chunk = _chunk(piece)
-                if run_manager is not None:
+                if run_manager is not None and run_manager.handlers:
                     run_manager.on_llm_new_token(piece.text, chunk=chunk)
                 yield chunk
         finally:
@@ -132,7 +132,8 @@ class JumpStartLLM(EndpointSettings, BaseLLM):
         call = self._new_call(prompt=prompt, stop=stop, call_kwargs=kwargs, stream=True)
         async for piece in aiter_in_thread(call.batches, call.abort):
             chunk = _chunk(piece)
-            if run_manager is not None:
+            # With no handler attached the callback is a no-op, but not a free one.
+            if run_manager is not None and run_manager.handlers:
                 await run_manager.on_llm_new_token(piece.text, chunk=chunk)
             yield chunk
 
