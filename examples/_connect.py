@@ -28,8 +28,6 @@ from langchain_jumpstart_stream.registry import get_model, render_chat
 
 DEFAULT_MODEL = "huggingface-llm-falcon-7b-instruct-bf16"
 
-# The emulator format that imitates each container family of the registry.
-
 
 def add_connection_args(
     parser: argparse.ArgumentParser,

@@ -87,3 +87,40 @@ def test_cli_models_lists_the_seed_ids_and_more_with_all() -> None:
     proc = run("-m", "langchain_jumpstart_stream.cli", "models", "--framework", "meta")
     assert "meta-textgeneration-llama-3-8b-instruct" in proc.stdout
     assert "gated" in proc.stdout
+
+
+def test_cli_serve_speaks_to_boto3(tmp_path: Path) -> None:
+    from langchain_jumpstart_stream import JumpStartLLM
+    from langchain_jumpstart_stream.emulator import client_for
+
+    ready = tmp_path / "url"
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "langchain_jumpstart_stream.cli",
+            "serve",
+            "--port",
+            "0",
+            "--ready-file",
+            str(ready),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        cwd=ROOT,
+    )
+    try:
+        import time
+
+        deadline = time.monotonic() + 30
+        while not (ready.exists() and ready.read_text().strip()):
+            assert proc.poll() is None, "the emulator exited"
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        url = ready.read_text().strip()
+        assert url.startswith("http://127.0.0.1:")  # loopback by default
+        llm = JumpStartLLM(endpoint_name="any-name", client=client_for(url))
+        assert llm.invoke("How do I build a website?") == WEBSITE_ANSWER
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
