@@ -216,6 +216,7 @@ class RawStream:
         self._endpoint = endpoint_name
         self.request_id: str | None = response.get("ResponseMetadata", {}).get("RequestId")
         self.closed = False
+        self._aborted = False  # abort() woke the reader: its error is expected
 
     def payloads(self) -> Iterator[bytes]:
         """Yield each PayloadPart's bytes as soon as its frame is complete.
@@ -244,7 +245,7 @@ class RawStream:
             exc._attach(endpoint_name=self._endpoint, request_id=self.request_id)
             raise
         except _TRANSPORT_ERRORS as exc:  # our own bugs must not pass for network drops
-            if self.closed:
+            if self._aborted or self.closed:
                 return  # aborted from another thread; the caller already knows
             err = translate_transport_error(exc, self._endpoint, streaming=True)
             err._attach(request_id=self.request_id)
@@ -320,7 +321,7 @@ class RawStream:
 
     def abort(self) -> None:
         """Close from another thread, waking a read blocked in ``recv``."""
-        self.closed = True
+        self._aborted = True  # close() still runs afterwards and frees the socket
         raw = self._raw
         sock = getattr(getattr(raw, "connection", None), "sock", None)
         if sock is not None:
@@ -348,10 +349,12 @@ def invoke_stream(
     client: SageMakerRuntimeClient, request: Mapping[str, Any], endpoint_name: str
 ) -> RawStream:
     """Send ``InvokeEndpointWithResponseStream``; map failures to EndpointRequestError."""
-    # unique_id makes registering on every call a no-op after the first.
-    client.meta.events.register("before-send.sagemaker-runtime", _release_slot, unique_id=_HOOK_ID)
-    _REQUEST_SLOTS.acquire()
-    _slot.held = True
+    events = getattr(getattr(client, "meta", None), "events", None)
+    if events is not None:  # a stand-in client without botocore's events just goes ahead
+        # unique_id makes registering on every call a no-op after the first.
+        events.register("before-send.sagemaker-runtime", _release_slot, unique_id=_HOOK_ID)
+        _REQUEST_SLOTS.acquire()
+        _slot.held = True
     try:
         response = client.invoke_endpoint_with_response_stream(**request)
     except ClientError as exc:
