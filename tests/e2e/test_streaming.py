@@ -334,7 +334,9 @@ def test_model_id_alone_picks_body_and_format(emulator, requests_to, model_id) -
     name = f"for-model-{model_id}"
     cfg = EndpointConfig.for_model(model_id, frame_bytes=5)
     emulator.add_endpoint(name, cfg)
-    llm = JumpStartLLM(endpoint_name=name, model_id=model_id, client=emulator.client(), accept_eula=True)
+    llm = JumpStartLLM(
+        endpoint_name=name, model_id=model_id, client=emulator.client(), accept_eula=True
+    )
     out = llm.invoke(QUESTION)
     body = requests_to(name)[0].json
     assert out == expected_text(cfg, body)
