@@ -9,7 +9,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Generator, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from . import errors
 from ._decoder import Piece, StreamDecoder
@@ -20,6 +20,8 @@ if TYPE_CHECKING:
     from mypy_boto3_sagemaker_runtime import SageMakerRuntimeClient
 
 __all__ = ["StreamCall"]
+
+T = TypeVar("T")
 
 # Errors that mean "nothing reached the model's output yet; the same request may work".
 _RETRYABLE_STREAM = (errors.InternalStreamFailure, errors.StreamInterruptedError)
@@ -66,14 +68,7 @@ class StreamCall:
             StreamError: The stream broke; ``partial_text`` holds what was delivered.
         """
         while not self._aborted.is_set():
-            self.attempts += 1
-            try:
-                stream = invoke_stream(self.client(), self.request, self.endpoint_name)
-            except errors.EndpointRequestError as exc:
-                if exc.retryable and self._may_retry():
-                    continue
-                self._gave_up(exc)
-                raise
+            stream = self._send(invoke_stream)
             self._stream = stream
             decoder = self.decoder()
             delivered = False
@@ -110,16 +105,7 @@ class StreamCall:
 
     def complete(self) -> tuple[list[Piece], str | None]:
         """Non-streaming call through ``InvokeEndpoint``; returns pieces and request id."""
-        while True:
-            self.attempts += 1
-            try:
-                body, request_id = invoke(self.client(), self.request, self.endpoint_name)
-                break
-            except errors.EndpointRequestError as exc:
-                if exc.retryable and self._may_retry():
-                    continue
-                self._gave_up(exc)
-                raise
+        body, request_id = self._send(invoke)
         decoder = self.decoder()
         try:
             pieces = decoder.take(parse_json_record(body))
@@ -135,6 +121,18 @@ class StreamCall:
         stream = self._stream
         if stream is not None:
             stream.abort()
+
+    def _send(self, send: Callable[[SageMakerRuntimeClient, Mapping[str, Any], str], T]) -> T:
+        """Send the request, retrying what SageMaker says may work next time."""
+        while True:
+            self.attempts += 1
+            try:
+                return send(self.client(), self.request, self.endpoint_name)
+            except errors.EndpointRequestError as exc:
+                if exc.retryable and self._may_retry():
+                    continue
+                self._gave_up(exc)
+                raise
 
     def _gave_up(self, exc: errors.JumpStartStreamError) -> None:
         if self.attempts > 1:

@@ -44,7 +44,10 @@ if TYPE_CHECKING:
 __all__ = [
     "RawStream",
     "backoff_delay",
+    "invoke",
+    "invoke_stream",
     "make_client",
+    "sleep_before_retry",
     "translate_client_error",
     "translate_transport_error",
 ]
