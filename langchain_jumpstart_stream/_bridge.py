@@ -1,14 +1,18 @@
-"""Run a blocking stream in a worker thread and consume it from asyncio.
+"""Run blocking boto3 work in threads and hand its results to asyncio.
 
-boto3 has no async API, and aiobotocore pins botocore to exact versions. One
-worker thread per stream keeps the event loop free of network reads, scales to
-hundreds of concurrent streams, and needs nothing beyond the standard library.
+boto3 has no async API, and aiobotocore pins botocore to exact versions. Two
+helpers cover what cannot run on the event loop:
 
-The worker hands over everything one network read produced as a single batch,
-and wakes the event loop only when the consumer is actually waiting: a fast
-stream costs one loop wake-up per read at most, never one per token. Closing
-the async generator (a ``break``, a cancelled task) aborts the worker's socket
-at once, so the endpoint stops generating.
+* :func:`run_in_thread` runs one blocking call (signing and sending a request,
+  waiting for the response headers) in a short-lived thread of its own. A thread
+  per call, not a fixed pool: hundreds of requests can wait for their endpoints
+  at once, and none waits behind another's time to first byte.
+* :func:`aiter_in_thread` iterates a blocking stream in a worker thread. It is
+  the fallback for bodies the event loop cannot read itself (see
+  :mod:`._loop_reader`). The worker hands over everything one network read
+  produced as a single batch, and wakes the event loop only when the consumer is
+  waiting. Closing the async generator (a ``break``, a cancelled task) aborts
+  the worker's socket at once, so the endpoint stops generating.
 """
 
 from __future__ import annotations
@@ -18,10 +22,10 @@ import contextlib
 import queue
 import threading
 from collections import deque
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncGenerator, Callable, Iterator
 from typing import Generic, TypeVar, cast
 
-__all__ = ["aiter_in_thread"]
+__all__ = ["aiter_in_thread", "run_in_thread"]
 
 T = TypeVar("T")
 
@@ -85,13 +89,65 @@ def _wake(waiter: asyncio.Future[None]) -> None:
         waiter.set_result(None)
 
 
+def _settle(
+    future: asyncio.Future[T],
+    result: T | None,
+    error: BaseException | None,
+    orphan: Callable[[T], None],
+) -> None:
+    if future.done():  # cancelled meanwhile: nobody will take the result
+        if error is None:
+            orphan(cast("T", result))
+        return
+    if error is not None:
+        future.set_exception(error)
+    else:
+        future.set_result(cast("T", result))
+
+
+async def run_in_thread(call: Callable[[], T], *, orphan: Callable[[T], None]) -> T:
+    """Run ``call()`` in a new daemon thread and return its result.
+
+    Args:
+        call: The blocking function.
+        orphan: Called (in the worker thread) with the result when the awaiting
+            task was cancelled before it arrived, to release what nobody will use,
+            such as an open HTTP stream.
+    """
+    loop = asyncio.get_running_loop()
+    future: asyncio.Future[T] = loop.create_future()
+
+    def work() -> None:
+        result: T | None = None
+        error: BaseException | None = None
+        try:
+            result = call()
+        except BaseException as exc:  # handed to the awaiting task
+            error = exc
+        try:
+            loop.call_soon_threadsafe(_settle, future, result, error, orphan)
+        except RuntimeError:  # the loop is closed: nobody is waiting
+            if error is None:
+                orphan(cast("T", result))
+
+    _start_soon(threading.Thread(target=work, name="jumpstart-stream-send", daemon=True))
+    try:
+        return await future
+    except BaseException:  # a cancelled task, or GeneratorExit from aclose()
+        if not future.done():
+            future.cancel()  # _settle() hands the result to orphan()
+        elif not future.cancelled() and future.exception() is None:
+            orphan(future.result())  # it arrived just as we were stopped
+        raise
+
+
 async def aiter_in_thread(
     batches: Callable[[], Iterator[list[T]]],
     abort: Callable[[], None],
     *,
     name: str = "jumpstart-stream",
-) -> AsyncIterator[T]:
-    """Iterate ``batches()`` in a daemon thread; yield its items on the event loop.
+) -> AsyncGenerator[list[T], None]:
+    """Iterate ``batches()`` in a daemon thread; yield its batches on the event loop.
 
     Args:
         batches: Creates the blocking iterator; called in the worker thread.
@@ -130,8 +186,7 @@ async def aiter_in_thread(
                 return
             if isinstance(item, BaseException):
                 raise item
-            for value in cast("list[T]", item):
-                yield value
+            yield cast("list[T]", item)
     finally:
         stop.set()  # also stops a worker that has not started yet
         abort()

@@ -1,20 +1,23 @@
 """One model call: open the stream, decode it, retry only before the first token.
 
-Shared by ``JumpStartLLM`` and ``ChatJumpStart``, sync and async (the async side
-runs :meth:`StreamCall.pieces` in a worker thread, see :mod:`._bridge`).
+Shared by ``JumpStartLLM`` and ``ChatJumpStart``: :meth:`StreamCall.batches` for
+sync callers, :meth:`StreamCall.abatches` for asyncio.
 """
 
 from __future__ import annotations
 
+import asyncio
 import threading
-from collections.abc import Callable, Generator, Mapping
+from collections.abc import AsyncGenerator, Callable, Generator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from . import errors
+from ._aio_transport import LoopStream, ainvoke_stream
+from ._bridge import run_in_thread
 from ._decoder import Piece, StreamDecoder
 from ._records import parse_json_record
-from ._transport import RawStream, invoke, invoke_stream, sleep_before_retry
+from ._transport import RawStream, backoff_delay, invoke, invoke_stream, sleep_before_retry
 
 if TYPE_CHECKING:
     from mypy_boto3_sagemaker_runtime import SageMakerRuntimeClient
@@ -39,6 +42,7 @@ class StreamCall:
         decoder: A function returning a fresh decoder for each attempt.
         max_retries: Retries after the first attempt, before the first token only.
         retry_base_delay: First backoff ceiling, in seconds.
+        client_ready: Whether ``client()`` returns at once (the client exists).
     """
 
     client: Callable[[], SageMakerRuntimeClient]
@@ -47,7 +51,7 @@ class StreamCall:
     decoder: Callable[[], StreamDecoder]
     max_retries: int = 2
     retry_base_delay: float = 0.5
-    sleep: Callable[[int, float], None] = sleep_before_retry
+    client_ready: Callable[[], bool] = lambda: True
     attempts: int = 0
     _stream: RawStream | None = field(default=None, repr=False)
     _aborted: threading.Event = field(default_factory=threading.Event, repr=False)
@@ -58,7 +62,7 @@ class StreamCall:
             yield from batch
 
     def batches(self) -> Generator[list[Piece], None, None]:
-        """Stream the answer: one list of :class:`Piece` objects per PayloadPart.
+        """Stream the answer: one list of :class:`Piece` objects per network read.
 
         Closing the generator (a consumer that breaks out, a cancelled task) closes
         the HTTP stream at once, so the endpoint stops generating.
@@ -73,8 +77,8 @@ class StreamCall:
             decoder = self.decoder()
             delivered = False
             try:
-                for payload in stream.payloads():
-                    batch = decoder.feed(payload)
+                for payloads in stream.payload_batches():
+                    batch = _decode(decoder, payloads)
                     if batch:
                         delivered = True
                         yield batch
@@ -90,18 +94,49 @@ class StreamCall:
             except errors.JumpStartStreamError as exc:
                 if self._aborted.is_set():
                     return
-                if not delivered and isinstance(exc, _RETRYABLE_STREAM) and self._may_retry():
+                if self._may_resend(exc, delivered):
+                    sleep_before_retry(self.attempts, self.retry_base_delay)
                     continue
-                self._gave_up(exc)
-                exc._attach(
-                    endpoint_name=self.endpoint_name,
-                    request_id=stream.request_id,
-                    partial_text=decoder.delivered_text,
-                )
+                self._fail(exc, stream, decoder)
                 raise
             finally:
                 stream.close()
                 self._stream = None
+
+    async def abatches(self) -> AsyncGenerator[list[Piece], None]:
+        """:meth:`batches` for asyncio, with the same retries and errors.
+
+        The request is signed, sent and read on the event loop (see
+        :mod:`._aio_transport`).
+        """
+        try:
+            while True:
+                stream = await self._asend()
+                decoder = self.decoder()
+                delivered = False
+                try:
+                    async for payloads in stream.apayload_batches():
+                        batch = _decode(decoder, payloads)
+                        if batch:
+                            delivered = True
+                            yield batch
+                        if decoder.error is not None:
+                            raise decoder.error
+                        if decoder.stopped:
+                            break
+                    stream.close()  # stop the endpoint now, before flushing our buffers
+                    yield decoder.finish()
+                    return  # noqa: TRY300 - the except clause decides whether to retry
+                except errors.JumpStartStreamError as exc:
+                    if self._may_resend(exc, delivered):
+                        await asyncio.sleep(backoff_delay(self.attempts, self.retry_base_delay))
+                        continue
+                    self._fail(exc, stream, decoder)
+                    raise
+                finally:
+                    stream.close()
+        finally:
+            self._aborted.set()  # a send still running in its thread stops retrying
 
     def complete(self) -> tuple[list[Piece], str | None]:
         """Non-streaming call through ``InvokeEndpoint``; returns pieces and request id."""
@@ -122,6 +157,22 @@ class StreamCall:
         if stream is not None:
             stream.abort()
 
+    async def _asend(self) -> LoopStream | RawStream:
+        """:meth:`_send` for the stream of an async call."""
+        if not self.client_ready():
+            await run_in_thread(self.client, orphan=_ignore)  # creating it reads files
+        while True:
+            self.attempts += 1
+            try:
+                return await ainvoke_stream(self.client(), self.request, self.endpoint_name)
+            except errors.EndpointRequestError as exc:
+                if exc.retryable and self._can_retry():
+                    await asyncio.sleep(backoff_delay(self.attempts, self.retry_base_delay))
+                    if not self._aborted.is_set():
+                        continue
+                self._gave_up(exc)
+                raise
+
     def _send(self, send: Callable[[SageMakerRuntimeClient, Mapping[str, Any], str], T]) -> T:
         """Send the request, retrying what SageMaker says may work next time."""
         while True:
@@ -134,13 +185,54 @@ class StreamCall:
                 self._gave_up(exc)
                 raise
 
+    def _may_resend(self, exc: errors.JumpStartStreamError, delivered: bool) -> bool:
+        """Whether a broken stream may be sent again: only if nothing reached the user."""
+        return not delivered and isinstance(exc, _RETRYABLE_STREAM) and self._can_retry()
+
+    def _fail(
+        self,
+        exc: errors.JumpStartStreamError,
+        stream: LoopStream | RawStream,
+        decoder: StreamDecoder,
+    ) -> None:
+        self._gave_up(exc)
+        exc._attach(
+            endpoint_name=self.endpoint_name,
+            request_id=stream.request_id,
+            partial_text=decoder.delivered_text,
+        )
+
     def _gave_up(self, exc: errors.JumpStartStreamError) -> None:
         if self.attempts > 1:
             exc.message = f"{exc.message} (gave up after {self.attempts} attempts)"
             exc._attach()
 
+    def _can_retry(self) -> bool:
+        return self.attempts <= self.max_retries and not self._aborted.is_set()
+
     def _may_retry(self) -> bool:
-        if self.attempts > self.max_retries or self._aborted.is_set():
+        if not self._can_retry():
             return False
-        self.sleep(self.attempts, self.retry_base_delay)
+        sleep_before_retry(self.attempts, self.retry_base_delay)
         return not self._aborted.is_set()
+
+
+def _ignore(_: object) -> None:
+    """Nothing to release."""
+
+
+def _decode(decoder: StreamDecoder, payloads: list[bytes]) -> list[Piece]:
+    """Decode the PayloadParts of one read, up to an error or a stop sequence."""
+    if len(payloads) == 1:
+        return decoder.feed(payloads[0])
+    batch: list[Piece] = []
+    for payload in payloads:
+        try:
+            batch.extend(decoder.feed(payload))
+        except errors.JumpStartStreamError:
+            if not batch:
+                raise
+            break  # decoder.error keeps it: raised once this batch is delivered
+        if decoder.error is not None or decoder.stopped:
+            break
+    return batch

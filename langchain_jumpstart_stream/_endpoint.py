@@ -327,6 +327,7 @@ class EndpointSettings(BaseModel):
 
         return StreamCall(
             client=self.get_client,
+            client_ready=lambda: self.client is not None or self._lazy_client is not None,
             endpoint_name=self.endpoint_name,
             request=request,
             decoder=decoder,

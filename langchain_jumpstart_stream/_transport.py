@@ -3,7 +3,8 @@
 boto3 signs and sends the request and raises for HTTP errors. For the streamed
 body we read the raw HTTP chunks ourselves and decode the event-stream frames
 with :mod:`._eventstream`, which validates the same CRCs as botocore at a
-fraction of the cost per token.
+fraction of the cost per token. Async calls send and read on the event loop
+instead (:mod:`._aio_transport`); what is here is shared with them.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import random
 import socket
 import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import AsyncIterator, Iterator, Mapping
 from http.client import HTTPException, HTTPResponse, IncompleteRead
 from typing import TYPE_CHECKING, Any
 
@@ -27,14 +28,12 @@ from botocore.exceptions import (
     NoRegionError,
 )
 from botocore.exceptions import (
-    EndpointConnectionError as BotoEndpointConnectionError,
-)
-from botocore.exceptions import (
     ReadTimeoutError as BotoReadTimeoutError,
 )
 from urllib3.exceptions import HTTPError
 
 from . import errors
+from ._bridge import aiter_in_thread
 from ._chunked import ChunkedDecoder
 from ._eventstream import Frame, FrameDecoder
 
@@ -47,9 +46,11 @@ __all__ = [
     "invoke",
     "invoke_stream",
     "make_client",
+    "read_failure",
     "sleep_before_retry",
     "translate_client_error",
     "translate_transport_error",
+    "translating_send_errors",
 ]
 
 _READ_SIZE = 65536
@@ -172,6 +173,36 @@ def translate_transport_error(
     )
 
 
+def read_failure(
+    exc: BaseException, endpoint_name: str, request_id: str | None, stopped: bool
+) -> BaseException | None:
+    """What a failure while reading a stream means to the caller.
+
+    Returns ``exc`` itself for our own stream errors (with endpoint and request id
+    attached), a StreamError for network and HTTP failures, and ``None`` when
+    ``stopped`` says we closed the stream ourselves and nobody is waiting.
+    """
+    if isinstance(exc, errors.JumpStartStreamError):
+        exc._attach(endpoint_name=endpoint_name, request_id=request_id)
+        return exc
+    if stopped:
+        return None
+    err = translate_transport_error(exc, endpoint_name, streaming=True)
+    err._attach(request_id=request_id)
+    return err
+
+
+@contextlib.contextmanager
+def translating_send_errors(endpoint_name: str) -> Iterator[None]:
+    """Turn what botocore raises before a response into EndpointRequestError."""
+    try:
+        yield
+    except ClientError as exc:
+        raise translate_client_error(exc, endpoint_name) from exc
+    except (BotoCoreError, OSError) as exc:
+        raise translate_transport_error(exc, endpoint_name, streaming=False) from exc
+
+
 def _stream_error(
     event_type: str, message: str, container_code: Any, endpoint_name: str
 ) -> errors.StreamError:
@@ -204,11 +235,53 @@ def _frame_error(frame: Frame, endpoint_name: str) -> errors.StreamError:
     return _stream_error(frame.event_type, message, detail.get("ErrorCode"), endpoint_name)
 
 
+class _Body:
+    """Raw body bytes in, PayloadParts out: HTTP chunk framing, frames, error frames.
+
+    Pure. After :meth:`feed`, ``error`` holds the error that ended the stream, if
+    any; the payloads returned before it are good and must be delivered first.
+    """
+
+    __slots__ = ("_chunked", "_endpoint", "_frames", "error")
+
+    def __init__(self, endpoint_name: str, *, chunked: bool) -> None:
+        self._endpoint = endpoint_name
+        self._chunked = ChunkedDecoder() if chunked else None
+        self._frames = FrameDecoder()
+        self.error: errors.StreamError | None = None
+
+    @property
+    def done(self) -> bool:
+        """The HTTP body ended (only known when this decoder strips the chunk framing)."""
+        return self._chunked is not None and self._chunked.done
+
+    def feed(self, data: bytes) -> list[bytes]:
+        """Decode one network read; return the PayloadParts it completed."""
+        if self._chunked is not None:
+            data = self._chunked.feed(data)
+        payloads: list[bytes] = []
+        for frame in self._frames.feed(data):
+            if frame.message_type == "event":
+                if frame.event_type == "PayloadPart":
+                    payloads.append(frame.payload)
+                # Unknown event types are skipped for forward compatibility.
+            else:
+                self.error = _frame_error(frame, self._endpoint)
+                return payloads
+        self.error = self._frames.error  # after the good frames of this read
+        return payloads
+
+    def finish(self) -> None:
+        """Raise if the body ended inside a frame."""
+        self._frames.finish()
+
+
 class RawStream:
     """The streamed body of one ``InvokeEndpointWithResponseStream`` response.
 
-    Iterate :meth:`payloads` for the ``PayloadPart`` bytes; :meth:`close` (or
-    :meth:`abort` from another thread) ends it and frees the connection.
+    Iterate :meth:`payload_batches` (blocking) or :meth:`apayload_batches` (on an
+    event loop) for the ``PayloadPart`` bytes; :meth:`close` (or :meth:`abort`
+    from another thread) ends it and frees the connection.
     """
 
     def __init__(self, response: Mapping[str, Any], endpoint_name: str) -> None:
@@ -221,8 +294,8 @@ class RawStream:
         self.closed = False
         self._aborted = False  # abort() woke the reader: its error is expected
 
-    def payloads(self) -> Iterator[bytes]:
-        """Yield each PayloadPart's bytes as soon as its frame is complete.
+    def payload_batches(self) -> Iterator[list[bytes]]:
+        """Yield the PayloadParts of each network read as soon as it arrives.
 
         Raises:
             StreamError: A subclass for error frames, corrupt frames, timeouts and
@@ -230,29 +303,40 @@ class RawStream:
         """
         try:
             if self._raw is None:
-                yield from self._decoded_payloads()
+                for payload in self._decoded_payloads():
+                    yield [payload]
                 return
-            decoder = FrameDecoder()
-            for data in self._chunks():
-                for frame in decoder.feed(data):
-                    if frame.message_type == "event":
-                        if frame.event_type == "PayloadPart":
-                            yield frame.payload
-                        # Unknown event types are skipped for forward compatibility.
-                    else:
-                        raise _frame_error(frame, self._endpoint)
-                if decoder.error is not None:  # after the good frames of this read
-                    raise decoder.error
-            decoder.finish()
-        except errors.JumpStartStreamError as exc:
-            exc._attach(endpoint_name=self._endpoint, request_id=self.request_id)
-            raise
-        except _TRANSPORT_ERRORS as exc:  # our own bugs must not pass for network drops
-            if self._aborted or self.closed:
-                return  # aborted from another thread; the caller already knows
-            err = translate_transport_error(exc, self._endpoint, streaming=True)
-            err._attach(request_id=self.request_id)
-            raise err from exc
+            sock_file = self._bulk_file()
+            body = _Body(self._endpoint, chunked=sock_file is not None)
+            for data in self._reads(sock_file, body):
+                payloads = body.feed(data)
+                if payloads:
+                    yield payloads
+                if body.error is not None:
+                    raise body.error
+            body.finish()
+        except (errors.JumpStartStreamError, *_TRANSPORT_ERRORS) as exc:
+            failure = self._failure(exc)
+            if failure is exc:
+                raise
+            if failure is not None:
+                raise failure from exc
+
+    async def apayload_batches(self) -> AsyncIterator[list[bytes]]:
+        """:meth:`payload_batches` for asyncio, read by a worker thread.
+
+        Used only when the request could not be sent from the event loop itself
+        (a proxy, a client certificate, a stubbed client); see :mod:`._aio_transport`.
+        """
+        batches = aiter_in_thread(self.payload_batches, self.abort)
+        try:
+            async for batch in batches:
+                yield batch
+        finally:
+            await batches.aclose()  # stops the worker now
+
+    def _failure(self, exc: BaseException) -> BaseException | None:
+        return read_failure(exc, self._endpoint, self.request_id, self._aborted or self.closed)
 
     def _decoded_payloads(self) -> Iterator[bytes]:
         """PayloadParts from a body botocore already decodes (no raw stream to read)."""
@@ -270,9 +354,12 @@ class RawStream:
                 self._endpoint,
             ) from exc
 
-    def _chunks(self) -> Iterator[bytes]:
-        raw = self._raw
-        response = getattr(raw, "_fp", None)  # the http.client response urllib3 wraps
+    def _bulk_file(self) -> Any:
+        """The socket file under a chunked response nobody has read, or ``None``.
+
+        Reading it directly, many chunks at a time, skips urllib3's per-chunk calls.
+        """
+        response = getattr(self._raw, "_fp", None)  # the http.client response urllib3 wraps
         sock_file = getattr(response, "fp", None)
         if (
             isinstance(response, HTTPResponse)
@@ -280,7 +367,19 @@ class RawStream:
             and response.chunk_left is None  # nobody has read from it yet
             and hasattr(sock_file, "read1")
         ):
-            yield from self._bulk_chunks(raw, response, sock_file)
+            return sock_file
+        return None
+
+    def _reads(self, sock_file: Any, body: _Body) -> Iterator[bytes]:
+        """Blocking reads of the body: raw from the socket file when possible."""
+        raw = self._raw
+        if sock_file is not None:
+            while not body.done:
+                data = sock_file.read1(_READ_SIZE)
+                if not data:
+                    raise IncompleteRead(b"")  # the peer closed before the last chunk
+                yield data
+            self._reuse_connection()
             return
         if getattr(raw, "chunked", False) and raw.supports_chunked_reads():
             yield from raw.read_chunked(decode_content=False)
@@ -291,21 +390,10 @@ class RawStream:
                 return
             yield data
 
-    @staticmethod
-    def _bulk_chunks(raw: Any, response: HTTPResponse, sock_file: Any) -> Iterator[bytes]:
-        """Read whatever the socket has, many chunks at a time, and strip the framing."""
-        chunked = ChunkedDecoder()
-        while not chunked.done:
-            data = sock_file.read1(_READ_SIZE)
-            if not data:
-                raise IncompleteRead(b"")  # the peer closed before the last chunk
-            body = chunked.feed(data)
-            if body:
-                yield body
-        # Complete: let http.client and urllib3 see a finished response, so the
-        # connection goes back to the pool for the next request.
-        response._close_conn()  # type: ignore[attr-defined]  # what http.client does at the end
-        raw.release_conn()
+    def _reuse_connection(self) -> None:
+        """Let http.client and urllib3 see a finished response; the pool reuses it."""
+        self._raw._fp._close_conn()  # what http.client does at the end of a body
+        self._raw.release_conn()
 
     def close(self) -> None:
         """Close the HTTP stream, so the endpoint stops generating."""
@@ -359,13 +447,8 @@ def invoke_stream(
         _REQUEST_SLOTS.acquire()
         _slot.held = True
     try:
-        response = client.invoke_endpoint_with_response_stream(**request)
-    except ClientError as exc:
-        raise translate_client_error(exc, endpoint_name) from exc
-    except (BotoEndpointConnectionError, ConnectTimeoutError, BotoReadTimeoutError) as exc:
-        raise translate_transport_error(exc, endpoint_name, streaming=False) from exc
-    except (BotoCoreError, OSError) as exc:
-        raise translate_transport_error(exc, endpoint_name, streaming=False) from exc
+        with translating_send_errors(endpoint_name):
+            response = client.invoke_endpoint_with_response_stream(**request)
     finally:
         _release_slot()  # if botocore failed before sending
     return RawStream(response, endpoint_name)
@@ -375,13 +458,9 @@ def invoke(
     client: SageMakerRuntimeClient, request: Mapping[str, Any], endpoint_name: str
 ) -> tuple[bytes, str | None]:
     """Send ``InvokeEndpoint``; return the body and request id."""
-    try:
+    with translating_send_errors(endpoint_name):
         response = client.invoke_endpoint(**request)
         body = response["Body"].read()
-    except ClientError as exc:
-        raise translate_client_error(exc, endpoint_name) from exc
-    except (BotoCoreError, OSError) as exc:
-        raise translate_transport_error(exc, endpoint_name, streaming=False) from exc
     request_id = response.get("ResponseMetadata", {}).get("RequestId")
     return body, request_id
 

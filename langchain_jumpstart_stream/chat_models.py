@@ -17,7 +17,7 @@ any container's stream.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from operator import itemgetter
 from typing import Any, Literal, cast
 
@@ -44,7 +44,6 @@ from langchain_core.utils.function_calling import convert_to_json_schema, conver
 from langchain_core.utils.pydantic import is_basemodel_subclass
 
 from . import errors
-from ._bridge import aiter_in_thread
 from ._call import StreamCall
 from ._decoder import Piece
 from ._endpoint import EndpointSettings
@@ -331,17 +330,17 @@ class ChatJumpStart(EndpointSettings, BaseChatModel):
     ) -> AsyncIterator[ChatGenerationChunk]:
         call = self._call(messages, stop, kwargs, stream=True)
         chunk_of = _Chunks(self._model_name(kwargs))
-        pieces = aiter_in_thread(call.batches, call.abort)
+        batches = call.abatches()
         try:
-            async for piece in pieces:
-                chunk = chunk_of(piece)
-                # With no handler attached the callback is a no-op, but not a free one.
-                if run_manager is not None and run_manager.handlers:
-                    await run_manager.on_llm_new_token(chunk.text, chunk=chunk)
-                yield chunk
+            async for batch in batches:
+                for piece in batch:
+                    chunk = chunk_of(piece)
+                    # With no handler attached the callback is a no-op, but not a free one.
+                    if run_manager is not None and run_manager.handlers:
+                        await run_manager.on_llm_new_token(chunk.text, chunk=chunk)
+                    yield chunk
         finally:
-            if isinstance(pieces, AsyncGenerator):  # a break or a cancel aborts the socket now
-                await pieces.aclose()
+            await batches.aclose()  # a break or a cancel closes the HTTP stream now
 
     # -- whole answers ------------------------------------------------------------
 

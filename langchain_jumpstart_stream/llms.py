@@ -10,7 +10,6 @@ from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackMana
 from langchain_core.language_models import BaseLLM, LangSmithParams
 from langchain_core.outputs import Generation, GenerationChunk, LLMResult
 
-from ._bridge import aiter_in_thread
 from ._decoder import Piece
 from ._endpoint import EndpointSettings
 
@@ -130,12 +129,17 @@ class JumpStartLLM(EndpointSettings, BaseLLM):
         **kwargs: Any,
     ) -> AsyncIterator[GenerationChunk]:
         call = self._new_call(prompt=prompt, stop=stop, call_kwargs=kwargs, stream=True)
-        async for piece in aiter_in_thread(call.batches, call.abort):
-            chunk = _chunk(piece)
-            # With no handler attached the callback is a no-op, but not a free one.
-            if run_manager is not None and run_manager.handlers:
-                await run_manager.on_llm_new_token(piece.text, chunk=chunk)
-            yield chunk
+        batches = call.abatches()
+        try:
+            async for batch in batches:
+                for piece in batch:
+                    chunk = _chunk(piece)
+                    # With no handler attached the callback is a no-op, but not a free one.
+                    if run_manager is not None and run_manager.handlers:
+                        await run_manager.on_llm_new_token(piece.text, chunk=chunk)
+                    yield chunk
+        finally:
+            await batches.aclose()  # a break or a cancel closes the HTTP stream now
 
     # -- whole answers ------------------------------------------------------------
 
