@@ -31,6 +31,7 @@ __all__ = ["HTTPResponse", "request"]
 
 _MAX_HEAD = 65536  # a response head longer than this is not SageMaker talking
 _PAUSE_ABOVE = 1 << 20  # stop reading the socket while this much is unconsumed
+_READ_BLOCK = 65536  # the most one receive() returns
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
@@ -83,7 +84,7 @@ class _Connection(asyncio.Protocol):
         )
 
     async def receive(self, timeout: float | None) -> bytes:
-        """Everything received so far; waits for more if nothing is. ``b""`` at EOF.
+        """What was received so far (64 KiB at most); waits if nothing. ``b""`` at EOF.
 
         Raises:
             TimeoutError: Nothing arrived for ``timeout`` seconds.
@@ -101,10 +102,16 @@ class _Connection(asyncio.Protocol):
             # Data was already here: let other tasks run first, or a fast stream
             # would hold the event loop until it ended.
             await asyncio.sleep(0)
-        data = self._received.popleft() if len(self._received) == 1 else b"".join(self._received)
-        self._received.clear()
-        self._size = 0
-        if self._paused and self.transport is not None:
+        # At most one read's worth at a time: what the caller does with it between
+        # two awaits is what holds the event loop.
+        data = self._received.popleft()
+        while self._received and len(data) < _READ_BLOCK:
+            data += self._received.popleft()
+        if len(data) > _READ_BLOCK:
+            self._received.appendleft(data[_READ_BLOCK:])
+            data = data[:_READ_BLOCK]
+        self._size -= len(data)
+        if self._paused and self._size <= _PAUSE_ABOVE // 2 and self.transport is not None:
             self._paused = False
             self.transport.resume_reading()
         return data

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ssl
 import threading
 from collections.abc import Mapping
 from types import TracebackType
@@ -42,6 +43,8 @@ class Emulator:
             unknown names fail with ``ValidationError`` as on real SageMaker.
         max_body_bytes: Largest request body accepted (SageMaker's limit is 6 MB);
             bigger ones get HTTP 413.
+        ssl_context: A server-side TLS context to serve HTTPS, as SageMaker does;
+            plain HTTP by default.
     """
 
     def __init__(
@@ -52,8 +55,10 @@ class Emulator:
         port: int = 0,
         default: EndpointConfig | None = None,
         max_body_bytes: int = MAX_BODY_BYTES,
+        ssl_context: ssl.SSLContext | None = None,
     ) -> None:
         self._host = host
+        self._ssl_context = ssl_context
         self._port = port
         self._state = EmulatorState(endpoints or {}, default, max_body_bytes)
         self._server: EmulatorHTTPServer | None = None
@@ -72,12 +77,16 @@ class Emulator:
 
     @property
     def url(self) -> str:
-        """Base URL to pass as ``endpoint_url``, e.g. ``http://127.0.0.1:54321``."""
+        """Base URL to pass as ``endpoint_url``, e.g. ``http://127.0.0.1:54321``.
+
+        ``https://`` when the emulator serves TLS; its certificate must name the host.
+        """
         if self._server is None:
             raise RuntimeError("the emulator is not running; call start() first")
         port = self._server.server_address[1]
         host = f"[{self._host}]" if ":" in self._host else self._host
-        return f"http://{host}:{port}"
+        scheme = "https" if self._ssl_context is not None else "http"
+        return f"{scheme}://{host}:{port}"
 
     @property
     def requests(self) -> list[RecordedRequest]:
@@ -89,7 +98,7 @@ class Emulator:
         if self._server is not None:
             return self
         self._state.stop_event.clear()
-        server = EmulatorHTTPServer(self._host, self._port, self._state)
+        server = EmulatorHTTPServer(self._host, self._port, self._state, self._ssl_context)
         thread = threading.Thread(
             target=server.serve_forever,
             kwargs={"poll_interval": _POLL_INTERVAL},
@@ -135,6 +144,7 @@ class Emulator:
         read_timeout: float = 60.0,
         connect_timeout: float = 5.0,
         max_pool_connections: int = 64,
+        verify: bool | str | None = None,
     ) -> SageMakerRuntimeClient:
         """A boto3 ``sagemaker-runtime`` client for this emulator; see :func:`client_for`."""
         return client_for(
@@ -142,6 +152,7 @@ class Emulator:
             read_timeout=read_timeout,
             connect_timeout=connect_timeout,
             max_pool_connections=max_pool_connections,
+            verify=verify,
         )
 
 
@@ -151,6 +162,7 @@ def client_for(
     read_timeout: float = 60.0,
     connect_timeout: float = 5.0,
     max_pool_connections: int = 64,
+    verify: bool | str | None = None,
 ) -> SageMakerRuntimeClient:
     """A boto3 ``sagemaker-runtime`` client for an emulator at ``url``.
 
@@ -163,6 +175,8 @@ def client_for(
         read_timeout: Socket read timeout in seconds.
         connect_timeout: Connect timeout in seconds.
         max_pool_connections: Size of botocore's connection pool.
+        verify: For an ``https`` emulator: a CA bundle path, or ``False``; as boto3's
+            ``verify``.
     """
     import boto3
     from botocore.config import Config
@@ -178,4 +192,4 @@ def client_for(
         connect_timeout=connect_timeout,
         max_pool_connections=max_pool_connections,
     )
-    return session.client("sagemaker-runtime", endpoint_url=url, config=config)
+    return session.client("sagemaker-runtime", endpoint_url=url, config=config, verify=verify)

@@ -15,6 +15,7 @@ import contextlib
 import json
 import logging
 import socket
+import ssl
 import struct
 import threading
 import time
@@ -49,13 +50,29 @@ class EmulatorHTTPServer(ThreadingHTTPServer):
     block_on_close = False
     request_queue_size = 1024
 
-    def __init__(self, host: str, port: int, state: EmulatorState) -> None:
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        state: EmulatorState,
+        ssl_context: ssl.SSLContext | None = None,
+    ) -> None:
         self.address_family = socket.AF_INET6 if ":" in host else socket.AF_INET
         self.state = state
+        self.ssl_context = ssl_context
         self._connections: set[socket.socket] = set()
         self._active = 0
         self._cond = threading.Condition()
         super().__init__((host, port), _Handler)
+
+    def get_request(self) -> tuple[socket.socket, Any]:
+        """Accept a connection; with TLS, the handshake runs on the handler's thread."""
+        sock, address = super().get_request()
+        if self.ssl_context is not None:
+            sock = self.ssl_context.wrap_socket(
+                sock, server_side=True, do_handshake_on_connect=False
+            )
+        return sock, address
 
     def process_request(self, request: Any, client_address: Any) -> None:
         """Track the connection, then serve it on its own thread."""
