@@ -357,6 +357,9 @@ async def request(
             # The server closed this idle connection as we reused it; the request
             # never reached it, so sending it again on a new one is safe.
             conn.close()
+        except BaseException:
+            conn.close()
+            raise
     conn = await _connect(host, port, context, connect_timeout, socket_options)
     try:
         return await _exchange(conn, head, body, key, pool, read_timeout, max_idle)
@@ -406,7 +409,10 @@ async def _connect(
     connect = loop.create_connection(
         _Connection, host, port, ssl=context, server_hostname=host if context else None
     )
-    _, conn = await asyncio.wait_for(connect, timeout)
+    try:
+        _, conn = await asyncio.wait_for(connect, timeout)
+    except asyncio.TimeoutError:  # not the builtin TimeoutError before Python 3.11
+        raise TimeoutError(f"connecting to {host}:{port} timed out") from None
     sock = conn.transport.get_extra_info("socket") if conn.transport is not None else None
     if sock is not None:
         for level, option, value in socket_options:
@@ -458,6 +464,8 @@ async def _read_head(conn: _Connection, timeout: float | None) -> tuple[int, dic
                 raise ConnectionError("the connection closed inside the response head")
             raise _NoResponseError
         buffer += data
+    if end > _MAX_HEAD:
+        raise HTTPException("the response head is too long")
     conn.unread(buffer[end + 4 :])
     lines = buffer[:end].decode("latin-1").split("\r\n")
     version, _, rest = lines[0].partition(" ")
