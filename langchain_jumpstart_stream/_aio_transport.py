@@ -136,7 +136,8 @@ def _route(client: Any) -> _Route | None:
             max_idle=int(getattr(session, "_max_pool_connections", 10) or 10),
             socket_options=tuple(getattr(session, "_socket_options", None) or ()),
         )
-        meta.events.register(
+        # Last, so that any other hook's answer (a stub's) comes first and wins.
+        meta.events.register_last(
             f"before-send.sagemaker-runtime.{_OPERATION}", _defer_send, unique_id=_HOOK_ID
         )
     with contextlib.suppress(TypeError):  # not weakly referenceable: decide again next time

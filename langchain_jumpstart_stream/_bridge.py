@@ -8,8 +8,8 @@ helpers cover what cannot run on the event loop:
   per call, not a fixed pool: hundreds of requests can wait for their endpoints
   at once, and none waits behind another's time to first byte.
 * :func:`aiter_in_thread` iterates a blocking stream in a worker thread. It is
-  the fallback for bodies the event loop cannot read itself (see
-  :mod:`._loop_reader`). The worker hands over everything one network read
+  the fallback for the clients :mod:`._aio_transport` cannot serve on the
+  event loop (a proxy, a client certificate, a stub). The worker hands over everything one network read
   produced as a single batch, and wakes the event loop only when the consumer is
   waiting. Closing the async generator (a ``break``, a cancelled task) aborts
   the worker's socket at once, so the endpoint stops generating.

@@ -225,3 +225,31 @@ def test_missing_credentials_say_so(
         else:
             asyncio.run(_astream(model))
     assert "credentials" in str(info.value)
+
+
+def test_a_before_send_hook_that_answers_is_used(emulator: Emulator, endpoint) -> None:
+    """Stubs such as moto answer in ``before-send``; their answer wins over ours."""
+    from botocore.httpsession import URLLib3Session
+
+    name = endpoint(stream_format="tgi")
+    client = emulator.client()
+    sender = URLLib3Session()  # a second HTTP stack, standing in for a stub's
+    answered: list[str] = []
+
+    def answer(request: Any, **_: Any) -> Any:
+        answered.append(request.url)
+        return sender.send(request)
+
+    model = JumpStartLLM(endpoint_name=name, client=client, max_retries=0)
+    # A first call sets our own hook up; the stub's, registered after it, still wins.
+    assert "".join(asyncio.run(_astream(model))) == WEBSITE_ANSWER
+    client.meta.events.register(
+        "before-send.sagemaker-runtime.InvokeEndpointWithResponseStream", answer
+    )
+    try:
+        text = "".join(asyncio.run(_astream(model)))
+    finally:
+        sender.close()
+    assert text == WEBSITE_ANSWER
+    assert len(answered) == 1
+    assert len([r for r in emulator.requests if r.endpoint == name]) == 2
