@@ -34,7 +34,7 @@ from ._transport import (
     RawStream,
     _Body,
     invoke_stream,
-    read_failure,
+    raise_read_failure,
     translate_client_error,
     translate_transport_error,
     translating_send_errors,
@@ -280,11 +280,7 @@ class LoopStream:
                     raise body.error
             body.finish()
         except (errors.JumpStartStreamError, *_SEND_ERRORS) as exc:
-            failure = read_failure(exc, self._endpoint, self.request_id, self.closed)
-            if failure is exc:
-                raise
-            if failure is not None:
-                raise failure from exc
+            raise_read_failure(exc, self._endpoint, self.request_id, self.closed)
 
     def close(self) -> None:
         """Stop reading; an unfinished body's connection is closed, not reused."""

@@ -1,18 +1,18 @@
 """Run blocking boto3 work in threads and hand its results to asyncio.
 
-boto3 has no async API, and aiobotocore pins botocore to exact versions. Two
-helpers cover what cannot run on the event loop:
+Most async work runs on the event loop itself (:mod:`._aio_transport`). These
+helpers cover what cannot:
 
-* :func:`run_in_thread` runs one blocking call (signing and sending a request,
-  waiting for the response headers) in a short-lived thread of its own. A thread
-  per call, not a fixed pool: hundreds of requests can wait for their endpoints
-  at once, and none waits behind another's time to first byte.
-* :func:`aiter_in_thread` iterates a blocking stream in a worker thread. It is
-  the fallback for the clients :mod:`._aio_transport` cannot serve on the
-  event loop (a proxy, a client certificate, a stub). The worker hands over everything one network read
-  produced as a single batch, and wakes the event loop only when the consumer is
-  waiting. Closing the async generator (a ``break``, a cancelled task) aborts
-  the worker's socket at once, so the endpoint stops generating.
+* :func:`run_in_thread` runs one blocking call (creating the client, refreshing
+  credentials, or a whole botocore send for clients the loop cannot serve) in a
+  short-lived thread of its own. A thread per call, not a fixed pool: requests
+  waiting for their endpoints never wait behind one another.
+* :func:`aiter_in_thread` iterates a blocking stream in a worker thread: the
+  body of a response botocore sent (a proxy, a client certificate, a stub). The
+  worker hands over everything one network read produced as a single batch, and
+  wakes the event loop only when the consumer is waiting. Closing the async
+  generator (a ``break``, a cancelled task) aborts the worker's socket at once,
+  so the endpoint stops generating.
 """
 
 from __future__ import annotations

@@ -46,7 +46,7 @@ __all__ = [
     "invoke",
     "invoke_stream",
     "make_client",
-    "read_failure",
+    "raise_read_failure",
     "sleep_before_retry",
     "translate_client_error",
     "translate_transport_error",
@@ -173,23 +173,23 @@ def translate_transport_error(
     )
 
 
-def read_failure(
+def raise_read_failure(
     exc: BaseException, endpoint_name: str, request_id: str | None, stopped: bool
-) -> BaseException | None:
-    """What a failure while reading a stream means to the caller.
+) -> None:
+    """Raise what a failure while reading a stream means to the caller.
 
-    Returns ``exc`` itself for our own stream errors (with endpoint and request id
-    attached), a StreamError for network and HTTP failures, and ``None`` when
-    ``stopped`` says we closed the stream ourselves and nobody is waiting.
+    Our own stream errors are re-raised with endpoint and request id attached;
+    network and HTTP failures become a StreamError. Returns (raising nothing) only
+    when ``stopped`` says we closed the stream ourselves and nobody is waiting.
     """
     if isinstance(exc, errors.JumpStartStreamError):
         exc._attach(endpoint_name=endpoint_name, request_id=request_id)
-        return exc
+        raise exc
     if stopped:
-        return None
+        return
     err = translate_transport_error(exc, endpoint_name, streaming=True)
     err._attach(request_id=request_id)
-    return err
+    raise err from exc
 
 
 @contextlib.contextmanager
@@ -316,11 +316,8 @@ class RawStream:
                     raise body.error
             body.finish()
         except (errors.JumpStartStreamError, *_TRANSPORT_ERRORS) as exc:
-            failure = self._failure(exc)
-            if failure is exc:
-                raise
-            if failure is not None:
-                raise failure from exc
+            # Aborted from another thread: the caller already knows, so just end.
+            raise_read_failure(exc, self._endpoint, self.request_id, self._aborted or self.closed)
 
     async def apayload_batches(self) -> AsyncIterator[list[bytes]]:
         """:meth:`payload_batches` for asyncio, read by a worker thread.
@@ -334,9 +331,6 @@ class RawStream:
                 yield batch
         finally:
             await batches.aclose()  # stops the worker now
-
-    def _failure(self, exc: BaseException) -> BaseException | None:
-        return read_failure(exc, self._endpoint, self.request_id, self._aborted or self.closed)
 
     def _decoded_payloads(self) -> Iterator[bytes]:
         """PayloadParts from a body botocore already decodes (no raw stream to read)."""

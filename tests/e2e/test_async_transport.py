@@ -87,22 +87,23 @@ def test_async_streams_start_no_threads(endpoint, llm) -> None:
     name = endpoint(stream_format="tgi", frame_bytes=5)
     model = llm(name)
     model.get_client()  # created beforehand: creating it is the one step done in a thread
-    seen: set[str] = set()
+    seen: set[threading.Thread] = set()
 
     async def run() -> list[str]:
         texts = await asyncio.gather(*(_collect(model, seen) for _ in range(8)))
         return list(texts)
 
+    before = set(threading.enumerate())
     texts = asyncio.run(run())
     assert texts == [WEBSITE_ANSWER] * 8
-    ours = {n for n in seen if n.startswith("jumpstart-stream")}
+    ours = {t.name for t in seen - before if t.name.startswith("jumpstart-stream")}
     assert not ours, ours
 
 
-async def _collect(model: JumpStartLLM, seen: set[str]) -> str:
+async def _collect(model: JumpStartLLM, seen: set[threading.Thread]) -> str:
     out = []
     async for token in model.astream(QUESTION):
-        seen.update(t.name for t in threading.enumerate())
+        seen.update(threading.enumerate())
         out.append(token)
     return "".join(out)
 
