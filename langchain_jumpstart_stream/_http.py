@@ -391,11 +391,20 @@ def _request_head(
         names.add(name.lower())
         lines.append(name.encode("latin-1") + b": " + raw)
     if "host" not in names:
-        # What botocore signed when the request had no Host header.
-        lines.append(b"Host: " + url.netloc.rpartition("@")[2].encode("idna"))
+        lines.append(b"Host: " + _host_header(url).encode("idna"))
     if "content-length" not in names and "transfer-encoding" not in names:
         lines.append(b"Content-Length: %d" % len(body))
     return b"\r\n".join(lines) + b"\r\n\r\n"
+
+
+def _host_header(url: SplitResult) -> str:
+    """What botocore signs when a request has no Host header: no default port."""
+    host = url.hostname or ""
+    if ":" in host:
+        host = f"[{host}]"  # IPv6
+    if url.port is not None and url.port != _DEFAULT_PORTS.get(url.scheme.lower()):
+        host = f"{host}:{url.port}"
+    return host
 
 
 async def _connect(

@@ -688,3 +688,25 @@ async def test_large_body_read_slowly_arrives_whole(serve: Serve) -> None:
     # The connection is still in order afterwards.
     assert await (await send(server)).read_all() == b"after"
     assert server.accepts == 1
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://example.test/x",
+        "http://example.test:80/x",
+        "https://example.test:443/x",
+        "https://example.test:8443/x",
+        "http://[::1]:8080/x",
+        "https://[::1]/x",
+        "http://user:pw@Example.TEST:81/x",
+    ],
+)
+def test_added_host_is_what_botocore_signs(url: str) -> None:
+    from urllib.parse import urlsplit
+
+    from botocore.auth import _host_from_url
+
+    from langchain_jumpstart_stream._http import _host_header
+
+    assert _host_header(urlsplit(url)) == _host_from_url(url)
