@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 
 import pytest
@@ -47,3 +48,25 @@ def test_live_missing_endpoint_error() -> None:
     )
     with pytest.raises(errors.EndpointNotFoundError):
         llm.invoke("hi")
+
+
+async def test_live_async_missing_endpoint_error() -> None:
+    """The error document of the real service, parsed on the event loop's HTTP path."""
+    llm = JumpStartLLM(
+        endpoint_name="no-such-endpoint-xyz", region_name=os.environ.get("AWS_REGION")
+    )
+    with pytest.raises(errors.EndpointNotFoundError) as info:
+        [t async for t in llm.astream("hi")]
+    assert info.value.request_id
+
+
+async def test_live_concurrent_astreams_over_tls(live_llm: JumpStartLLM) -> None:
+    """Several streams at once on one event loop: TLS, pooled connections, no threads."""
+
+    async def one() -> str:
+        return "".join([t async for t in live_llm.astream("How do I build a website?")])
+
+    first = await one()  # leaves a pooled connection for the next ones to reuse
+    texts = await asyncio.gather(*(one() for _ in range(4)))
+    assert first.strip()
+    assert all(text.strip() for text in texts)
