@@ -12,6 +12,7 @@ import ssl
 import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import boto3
@@ -254,3 +255,22 @@ def test_a_before_send_hook_that_answers_is_used(emulator: Emulator, endpoint) -
     assert text == WEBSITE_ANSWER
     assert len(answered) == 1
     assert len([r for r in emulator.requests if r.endpoint == name]) == 2
+
+
+def test_a_client_certificate_leaves_sending_to_botocore(
+    emulator: Emulator, endpoint, tmp_path: Path
+) -> None:
+    """Client certificates are botocore's job: the call goes through it, in a thread."""
+    name = endpoint(stream_format="tgi")
+    cert = tmp_path / "client.pem"  # never read: the emulator speaks plain HTTP
+    client = boto3.Session(region_name="us-east-1").client(
+        "sagemaker-runtime",
+        endpoint_url=emulator.url,
+        config=Config(client_cert=str(cert), retries={"total_max_attempts": 1}),
+    )
+    model = JumpStartLLM(endpoint_name=name, client=client, max_retries=0)
+    seen: set[threading.Thread] = set()
+    before = set(threading.enumerate())
+    text = asyncio.run(_collect(model, seen))
+    assert text == WEBSITE_ANSWER
+    assert {t.name for t in seen - before} & {"jumpstart-stream"}, "read by the event loop"
