@@ -33,6 +33,7 @@ from ._bridge import run_in_thread
 from ._transport import (
     RawStream,
     _Body,
+    invoke,
     invoke_stream,
     raise_read_failure,
     translate_client_error,
@@ -43,9 +44,13 @@ from ._transport import (
 if TYPE_CHECKING:
     from mypy_boto3_sagemaker_runtime import SageMakerRuntimeClient
 
-__all__ = ["LoopStream", "ainvoke_stream"]
+__all__ = ["LoopStream", "ainvoke", "ainvoke_stream"]
 
-_OPERATION = "InvokeEndpointWithResponseStream"
+_STREAM = "InvokeEndpointWithResponseStream"
+_WHOLE = "InvokeEndpoint"
+_METHODS = {_STREAM: "invoke_endpoint_with_response_stream", _WHOLE: "invoke_endpoint"}
+# SageMaker's payload limit is 6 MB; a body far bigger than that is not an answer.
+_MAX_WHOLE_ANSWER = 64 << 20
 _HOOK_ID = "langchain-jumpstart-stream-defer-send"
 # Network and HTTP failures of our own client; anything else is a bug and propagates.
 _SEND_ERRORS = (OSError, HTTPException, TimeoutError)
@@ -136,10 +141,13 @@ def _route(client: Any) -> _Route | None:
             max_idle=int(getattr(session, "_max_pool_connections", 10) or 10),
             socket_options=tuple(getattr(session, "_socket_options", None) or ()),
         )
-        # Last, so that any other hook's answer (a stub's) comes first and wins.
-        meta.events.register_last(
-            f"before-send.sagemaker-runtime.{_OPERATION}", _defer_send, unique_id=_HOOK_ID
-        )
+        for operation in _METHODS:
+            # Last, so that any other hook's answer (a stub's) comes first and wins.
+            meta.events.register_last(
+                f"before-send.sagemaker-runtime.{operation}",
+                _defer_send,
+                unique_id=f"{_HOOK_ID}-{operation}",
+            )
     with contextlib.suppress(TypeError):  # not weakly referenceable: decide again next time
         _routes[client] = route
     return route
@@ -184,12 +192,55 @@ async def ainvoke_stream(
     if route is None:
         send = partial(invoke_stream, client, request, endpoint_name)
         return await run_in_thread(send, orphan=RawStream.close)
+    sent = await _exchange(client, route, _STREAM, request, endpoint_name)
+    if not isinstance(sent, tuple):
+        return RawStream(sent, endpoint_name)
+    answer, request_id = sent
+    return LoopStream(answer, endpoint_name, request_id)
+
+
+async def ainvoke(
+    client: SageMakerRuntimeClient, request: Mapping[str, Any], endpoint_name: str
+) -> tuple[bytes, str | None]:
+    """Send ``InvokeEndpoint`` from the event loop; return the body and request id.
+
+    Raises:
+        EndpointRequestError: As :func:`._transport.invoke`.
+    """
+    route = _route(client)
+    if route is None:
+        return await run_in_thread(partial(invoke, client, request, endpoint_name), orphan=_ignore)
+    sent = await _exchange(client, route, _WHOLE, request, endpoint_name)
+    if not isinstance(sent, tuple):  # a stub answered; its body may still be on a socket
+        with translating_send_errors(endpoint_name):
+            body = await run_in_thread(sent["Body"].read, orphan=_ignore)
+        return body, sent.get("ResponseMetadata", {}).get("RequestId")
+    answer, request_id = sent
+    try:
+        return await answer.read_all(_MAX_WHOLE_ANSWER), request_id
+    except _SEND_ERRORS as exc:
+        raise translate_transport_error(exc, endpoint_name, streaming=False) from exc
+
+
+async def _exchange(
+    client: Any,
+    route: _Route,
+    operation: str,
+    request: Mapping[str, Any],
+    endpoint_name: str,
+) -> tuple[_http.HTTPResponse, str | None] | Mapping[str, Any]:
+    """Sign with botocore, send with :mod:`._http`; return the answer once its head came.
+
+    Returns botocore's parsed response instead when another ``before-send`` hook
+    (a stub such as moto) answered the call.
+    """
     await _refresh_credentials(client)
+    call = getattr(client, _METHODS[operation])
     async with _signing_turn():
         token = _deferring.set(True)
         try:
             with translating_send_errors(endpoint_name):
-                response = client.invoke_endpoint_with_response_stream(**request)
+                response: Mapping[str, Any] = call(**request)
         finally:
             _deferring.reset(token)
         # Hold the turn across one loop iteration: the next request is built in the
@@ -197,8 +248,7 @@ async def ainvoke_stream(
         await asyncio.sleep(0)
     deferred = getattr(response["Body"], "_raw_stream", None)
     if not isinstance(deferred, _Deferred):
-        # Another before-send hook answered first (a stub such as moto): use its answer.
-        return RawStream(response, endpoint_name)
+        return response
     prepared = deferred.request
     body = prepared.body or b""
     if hasattr(body, "read"):
@@ -220,26 +270,30 @@ async def ainvoke_stream(
         request_id = answer.headers.get("x-amzn-requestid")
         if answer.status >= 300:
             document = await answer.read_all()
-            raise _client_error(client, answer.status, answer.headers, document, endpoint_name)
+            raise _client_error(client, operation, answer, document, endpoint_name)
     except _SEND_ERRORS as exc:
         raise translate_transport_error(exc, endpoint_name, streaming=False) from exc
-    return LoopStream(answer, endpoint_name, request_id)
+    return answer, request_id
 
 
 def _client_error(
-    client: Any, status: int, headers: dict[str, str], body: bytes, endpoint_name: str
+    client: Any,
+    operation_name: str,
+    answer: _http.HTTPResponse,
+    body: bytes,
+    endpoint_name: str,
 ) -> errors.EndpointRequestError:
     """Parse an error response as botocore would, then map it like the sync path."""
     from botocore.parsers import create_parser
 
     service = client.meta.service_model
-    operation = service.operation_model(_OPERATION)
+    operation = service.operation_model(operation_name)
     parser = create_parser(service.protocol)
     response = {
-        "status_code": status,
-        "headers": headers,  # lower-cased names, as botocore looks them up
+        "status_code": answer.status,
+        "headers": answer.headers,  # lower-cased names, as botocore looks them up
         "body": body,
-        "context": {"operation_name": _OPERATION},
+        "context": {"operation_name": operation_name},
     }
     parsed = parser.parse(response, operation.output_shape)
     code = parsed.get("Error", {}).get("Code")
@@ -247,7 +301,7 @@ def _client_error(
     if shape is not None:  # modeled fields, e.g. ModelError's OriginalStatusCode
         parsed.update(parser.parse(response, shape))
     exc_class = client.exceptions.from_code(code) if code else ClientError
-    exc = exc_class(parsed, _OPERATION)
+    exc = exc_class(parsed, operation_name)
     err = translate_client_error(exc, endpoint_name)
     err.__cause__ = exc
     return err

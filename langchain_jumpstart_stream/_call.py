@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import AsyncGenerator, Callable, Generator, Mapping
+from collections.abc import AsyncGenerator, Awaitable, Callable, Generator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from . import errors
-from ._aio_transport import LoopStream, ainvoke_stream
+from ._aio_transport import LoopStream, ainvoke, ainvoke_stream
 from ._bridge import run_in_thread
 from ._decoder import Piece, StreamDecoder
 from ._records import parse_json_record
@@ -111,7 +111,7 @@ class StreamCall:
         """
         try:
             while True:
-                stream = await self._asend()
+                stream = await self._asend(ainvoke_stream)
                 decoder = self.decoder()
                 delivered = False
                 try:
@@ -141,6 +141,14 @@ class StreamCall:
     def complete(self) -> tuple[list[Piece], str | None]:
         """Non-streaming call through ``InvokeEndpoint``; returns pieces and request id."""
         body, request_id = self._send(invoke)
+        return self._whole_answer(body, request_id), request_id
+
+    async def acomplete(self) -> tuple[list[Piece], str | None]:
+        """:meth:`complete` for asyncio, sent and read on the event loop."""
+        body, request_id = await self._asend(ainvoke)
+        return self._whole_answer(body, request_id), request_id
+
+    def _whole_answer(self, body: bytes, request_id: str | None) -> list[Piece]:
         decoder = self.decoder()
         try:
             pieces = decoder.take(parse_json_record(body))
@@ -148,7 +156,7 @@ class StreamCall:
         except errors.JumpStartStreamError as exc:
             exc._attach(endpoint_name=self.endpoint_name, request_id=request_id)
             raise
-        return pieces, request_id
+        return pieces
 
     def abort(self) -> None:
         """Stop from another thread (task cancelled): wake and close the stream."""
@@ -157,14 +165,17 @@ class StreamCall:
         if stream is not None:
             stream.abort()
 
-    async def _asend(self) -> LoopStream | RawStream:
-        """:meth:`_send` for the stream of an async call."""
+    async def _asend(
+        self,
+        send: Callable[[SageMakerRuntimeClient, Mapping[str, Any], str], Awaitable[T]],
+    ) -> T:
+        """:meth:`_send` for async calls."""
         if not self.client_ready():
             await run_in_thread(self.client, orphan=_ignore)  # creating it reads files
         while True:
             self.attempts += 1
             try:
-                return await ainvoke_stream(self.client(), self.request, self.endpoint_name)
+                return await send(self.client(), self.request, self.endpoint_name)
             except errors.EndpointRequestError as exc:
                 if exc.retryable and self._can_retry():
                     await asyncio.sleep(backoff_delay(self.attempts, self.retry_base_delay))

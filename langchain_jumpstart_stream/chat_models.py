@@ -16,7 +16,6 @@ any container's stream.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from operator import itemgetter
 from typing import Any, Literal, cast
@@ -369,7 +368,7 @@ class ChatJumpStart(EndpointSettings, BaseChatModel):
             chunks = [c async for c in self._astream(messages, stop, run_manager, **kwargs)]
             return _result(chunks)
         call = self._call(messages, stop, kwargs, stream=False)
-        pieces, _ = await asyncio.to_thread(call.complete)
+        pieces, _ = await call.acomplete()
         chunk_of = _Chunks(self._model_name(kwargs))
         return _result([chunk_of(piece) for piece in pieces])
 

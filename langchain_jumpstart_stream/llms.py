@@ -178,7 +178,7 @@ class JumpStartLLM(EndpointSettings, BaseLLM):
                     total.add(Piece(chunk.text, chunk.generation_info))
             else:
                 call = self._new_call(prompt=prompt, stop=stop, call_kwargs=kwargs, stream=False)
-                pieces, _ = await asyncio.to_thread(call.complete)
+                pieces, _ = await call.acomplete()
                 for piece in pieces:
                     total.add(piece)
             return [total.generation()]

@@ -261,7 +261,7 @@ def test_a_client_certificate_leaves_sending_to_botocore(
     emulator: Emulator, endpoint, tmp_path: Path
 ) -> None:
     """Client certificates are botocore's job: the call goes through it, in a thread."""
-    name = endpoint(stream_format="tgi")
+    name = endpoint(stream_format="tgi", tokens_per_second=200)  # the reader lives ~1 s
     cert = tmp_path / "client.pem"  # never read: the emulator speaks plain HTTP
     client = boto3.Session(region_name="us-east-1").client(
         "sagemaker-runtime",
@@ -273,4 +273,63 @@ def test_a_client_certificate_leaves_sending_to_botocore(
     before = set(threading.enumerate())
     text = asyncio.run(_collect(model, seen))
     assert text == WEBSITE_ANSWER
-    assert {t.name for t in seen - before} & {"jumpstart-stream"}, "read by the event loop"
+    assert "jumpstart-stream" in {t.name for t in seen - before}, "read by the event loop"
+
+
+def test_whole_answers_are_fetched_at_once_without_threads(
+    emulator: Emulator, endpoint, llm
+) -> None:
+    """``streaming=False`` async calls also run on the loop: no thread pool caps them."""
+    name = endpoint(stream_format="tgi", tokens_per_second=10)
+    model = llm(name, streaming=False, model_kwargs={"max_new_tokens": 20})  # ~2 s each
+    model.get_client()
+
+    async def run() -> tuple[list[str], int, set[str]]:
+        before = set(threading.enumerate())
+        tasks = [asyncio.create_task(model.ainvoke(QUESTION)) for _ in range(24)]
+        peak = 0
+        while not all(task.done() for task in tasks):
+            mine = [r for r in emulator.requests if r.endpoint == name]
+            peak = max(peak, sum(1 for r in mine if not r.done.is_set()))
+            await asyncio.sleep(0.02)
+        started = {t.name for t in set(threading.enumerate()) - before}
+        return [task.result() for task in tasks], peak, started
+
+    outs, peak, started = asyncio.run(run())
+    assert peak == 24  # asyncio.to_thread would allow min(32, CPUs + 4) at a time
+    assert len(set(outs)) == 1
+    assert outs[0] and WEBSITE_ANSWER.startswith(outs[0])
+    assert not {n for n in started if n.startswith("jumpstart-stream")}
+
+
+@pytest.mark.parametrize(
+    ("config", "error"),
+    [
+        ({"error_after_tokens": 3}, errors.ModelInvocationError),
+        (
+            {"http_errors": [(429, "ThrottlingException", "Slow down")]},
+            errors.EndpointThrottledError,
+        ),
+    ],
+)
+def test_whole_answer_errors_match_the_sync_path(
+    endpoint, llm, config: dict[str, Any], error: type[errors.JumpStartStreamError]
+) -> None:
+    """The error document is parsed by botocore's parser either way: same error, same words."""
+    said = []
+    for run in (lambda m: m.invoke(QUESTION), lambda m: asyncio.run(m.ainvoke(QUESTION))):
+        name = endpoint(stream_format="tgi", **config)
+        with pytest.raises(error) as info:
+            run(llm(name, streaming=False, max_retries=0))
+        err = info.value
+        assert err.endpoint_name == name
+        assert err.request_id
+        said.append((err.error_code, str(err).replace(name, "NAME").replace(err.request_id, "ID")))
+    assert said[0] == said[1]
+
+
+def test_missing_endpoint_whole_answer_async(llm) -> None:
+    with pytest.raises(errors.EndpointNotFoundError) as info:
+        asyncio.run(llm("no-such-endpoint", streaming=False).ainvoke(QUESTION))
+    assert info.value.error_code == "ValidationError"
+    assert info.value.request_id
