@@ -20,9 +20,11 @@ class ChunkedDecoder:
 
     Attributes:
         done: The terminating zero-size chunk and the trailers were read.
+        overrun: Bytes were fed after the end of the message: the connection is out
+            of step with HTTP and must not be reused.
     """
 
-    __slots__ = ("_left", "_line", "_state", "done")
+    __slots__ = ("_left", "_line", "_state", "done", "overrun")
 
     # States: reading a size line, chunk data, the CRLF after the data, trailers.
     _SIZE, _DATA, _DATA_END, _TRAILER = range(4)
@@ -32,6 +34,7 @@ class ChunkedDecoder:
         self._left = 0  # data bytes left in the current chunk
         self._line = b""  # an incomplete size or trailer line
         self.done = False
+        self.overrun = False
 
     def feed(self, data: bytes) -> bytes:
         """Add raw body bytes; return the payload bytes they carry.
@@ -58,6 +61,7 @@ class ChunkedDecoder:
                 self._line += data[pos:]
                 if len(self._line) > _MAX_LINE:
                     raise HTTPException("an HTTP chunk header is too long")
+                pos = size  # all kept for the next read
                 break
             line = self._line + data[pos:end]
             self._line = b""
@@ -71,6 +75,8 @@ class ChunkedDecoder:
                 self._state = self._SIZE
             elif not line:  # _TRAILER: a blank line ends the message
                 self.done = True
+        if pos < size:
+            self.overrun = True
         return b"".join(out) if len(out) != 1 else out[0]
 
     def _start_chunk(self, line: bytes) -> None:

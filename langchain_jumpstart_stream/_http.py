@@ -105,8 +105,13 @@ class _Connection(asyncio.Protocol):
         # At most one read's worth at a time: what the caller does with it between
         # two awaits is what holds the event loop.
         data = self._received.popleft()
-        while self._received and len(data) < _READ_BLOCK:
-            data += self._received.popleft()
+        if self._received and len(data) < _READ_BLOCK:
+            parts = [data]
+            size = len(data)
+            while self._received and size < _READ_BLOCK:
+                parts.append(self._received.popleft())
+                size += len(parts[-1])
+            data = b"".join(parts)
         if len(data) > _READ_BLOCK:
             self._received.appendleft(data[_READ_BLOCK:])
             data = data[:_READ_BLOCK]
@@ -264,6 +269,8 @@ class HTTPResponse:
             if self._chunked is not None:
                 body = self._chunked.feed(data)
                 if self._chunked.done:
+                    if self._chunked.overrun:
+                        self._keep_alive = False  # bytes after the body: do not trust it
                     self._finish()
             elif self._left is not None:
                 body = data[: self._left]

@@ -255,6 +255,11 @@ class _Body:
         """The HTTP body ended (only known when this decoder strips the chunk framing)."""
         return self._chunked is not None and self._chunked.done
 
+    @property
+    def overrun(self) -> bool:
+        """Bytes came after the end of the HTTP body: the connection is not reusable."""
+        return self._chunked is not None and self._chunked.overrun
+
     def feed(self, data: bytes) -> list[bytes]:
         """Decode one network read; return the PayloadParts it completed."""
         if self._chunked is not None:
@@ -373,7 +378,8 @@ class RawStream:
                 if not data:
                     raise IncompleteRead(b"")  # the peer closed before the last chunk
                 yield data
-            self._reuse_connection()
+            if not body.overrun:  # bytes after the body: close it instead (see close())
+                self._reuse_connection()
             return
         if getattr(raw, "chunked", False) and raw.supports_chunked_reads():
             yield from raw.read_chunked(decode_content=False)

@@ -37,7 +37,17 @@ def test_malformed_framing_is_an_http_error(body: bytes) -> None:
         ChunkedDecoder().feed(body)
 
 
-def test_bytes_after_the_end_are_ignored() -> None:
+def test_bytes_after_the_end_are_not_payload_but_are_noticed() -> None:
     d = ChunkedDecoder()
     assert d.feed(b"2\r\nok\r\n0\r\n\r\nGARBAGE") == b"ok"
     assert d.done
+    assert d.overrun  # the connection must not be reused
+    for i in range(len(BODY) + 1):  # an exact body never overruns, however it is cut
+        d = ChunkedDecoder()
+        d.feed(BODY[:i])
+        d.feed(BODY[i:])
+        assert d.done and not d.overrun
+    d = ChunkedDecoder()
+    d.feed(BODY)
+    d.feed(b"X")  # a later read, after the end
+    assert d.overrun

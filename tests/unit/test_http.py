@@ -429,8 +429,16 @@ async def test_sequential_requests_share_one_connection(serve: Serve) -> None:
         Reply([b"HTTP/1.0 200 OK\r\nContent-Length: 3\r\n\r\none"]),
         Reply([b"HTTP/1.1 200 OK\r\n\r\none"], then="close"),
         Reply([ok(b"one") + b"EXTRA"]),
+        Reply([b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\none\r\n0\r\n\r\nEXTRA"]),
     ],
-    ids=["connection-close", "connection-close-listed", "http-1.0", "until-close", "extra-bytes"],
+    ids=[
+        "connection-close",
+        "connection-close-listed",
+        "http-1.0",
+        "until-close",
+        "extra-bytes",
+        "extra-bytes-chunked",
+    ],
 )
 async def test_connection_not_reused_when_the_response_says_so(serve: Serve, first: Reply) -> None:
     server = await serve(first, Reply([ok(b"two")]))
