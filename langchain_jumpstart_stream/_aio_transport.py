@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import contextvars
+import os
 import ssl
 import weakref
 from collections.abc import AsyncIterator, Mapping
@@ -104,18 +105,38 @@ def _ssl_context(verify: bool | str) -> ssl.SSLContext:
             context.check_hostname = False
             context.verify_mode = ssl.CERT_NONE
         else:
-            cafile = get_cert_path(verify)  # type: ignore[arg-type]  # botocore's stub says bool
-            context = ssl.create_default_context(cafile=cafile)
+            bundle = get_cert_path(verify)  # type: ignore[arg-type]  # botocore's stub says bool
+            try:
+                if bundle is not None and os.path.isdir(bundle):
+                    context = ssl.create_default_context(capath=bundle)
+                else:
+                    context = ssl.create_default_context(cafile=bundle)
+            except (OSError, ValueError) as exc:
+                raise errors.ConfigurationError(
+                    f"cannot load the CA bundle {bundle!r}: {exc}",
+                    hint="Check the client's verify= setting or AWS_CA_BUNDLE",
+                ) from exc
         _contexts[verify] = context
     return context
 
 
-def _route(client: Any) -> _Route | None:
+def _route(client: Any, endpoint_name: str) -> _Route | None:
     """How to send for ``client``, or ``None`` when botocore must send (see module doc)."""
     try:
         return _routes[client]
     except (KeyError, TypeError):
         pass
+    try:
+        route = _new_route(client)
+    except errors.ConfigurationError as exc:
+        exc._attach(endpoint_name=endpoint_name)
+        raise
+    with contextlib.suppress(TypeError):  # not weakly referenceable: decide again next time
+        _routes[client] = route
+    return route
+
+
+def _new_route(client: Any) -> _Route | None:
     from botocore.httpsession import URLLib3Session
 
     route = None
@@ -148,8 +169,6 @@ def _route(client: Any) -> _Route | None:
                 _defer_send,
                 unique_id=f"{_HOOK_ID}-{operation}",
             )
-    with contextlib.suppress(TypeError):  # not weakly referenceable: decide again next time
-        _routes[client] = route
     return route
 
 
@@ -188,7 +207,7 @@ async def ainvoke_stream(
     Raises:
         EndpointRequestError: As :func:`._transport.invoke_stream`.
     """
-    route = _route(client)
+    route = _route(client, endpoint_name)
     if route is None:
         send = partial(invoke_stream, client, request, endpoint_name)
         return await run_in_thread(send, orphan=RawStream.close)
@@ -207,7 +226,7 @@ async def ainvoke(
     Raises:
         EndpointRequestError: As :func:`._transport.invoke`.
     """
-    route = _route(client)
+    route = _route(client, endpoint_name)
     if route is None:
         return await run_in_thread(partial(invoke, client, request, endpoint_name), orphan=_ignore)
     sent = await _exchange(client, route, _WHOLE, request, endpoint_name)

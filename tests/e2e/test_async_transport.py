@@ -333,3 +333,16 @@ def test_missing_endpoint_whole_answer_async(llm) -> None:
         asyncio.run(llm("no-such-endpoint", streaming=False).ainvoke(QUESTION))
     assert info.value.error_code == "ValidationError"
     assert info.value.request_id
+
+
+def test_verify_false_skips_certificate_checks(tls_emulator: Emulator) -> None:
+    llm = _llm(tls_emulator, verify=False)
+    assert "".join(asyncio.run(_astream(llm))) == WEBSITE_ANSWER
+
+
+def test_a_missing_ca_bundle_is_a_configuration_error(tls_emulator: Emulator) -> None:
+    llm = _llm(tls_emulator, verify="/nonexistent/ca.pem")
+    with pytest.raises(errors.ConfigurationError) as info:
+        asyncio.run(_astream(llm))
+    text = str(info.value)
+    assert "'tgi'" in text and "/nonexistent/ca.pem" in text and "verify=" in text
