@@ -13,7 +13,6 @@ worker thread instead, exactly as the sync path does.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import contextvars
 import os
@@ -41,6 +40,7 @@ from ._transport import (
     translate_transport_error,
     translating_send_errors,
 )
+from ._turns import turns
 
 if TYPE_CHECKING:
     from mypy_boto3_sagemaker_runtime import SageMakerRuntimeClient
@@ -172,21 +172,6 @@ def _new_route(client: Any) -> _Route | None:
     return route
 
 
-# Building and signing a request costs about a millisecond of CPU. gather() over
-# 256 streams would do all of them in one loop iteration; taking turns spreads them.
-_turns: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = (
-    weakref.WeakKeyDictionary()
-)
-
-
-def _signing_turn() -> asyncio.Lock:
-    loop = asyncio.get_running_loop()
-    lock = _turns.get(loop)
-    if lock is None:
-        lock = _turns[loop] = asyncio.Lock()
-    return lock
-
-
 async def _refresh_credentials(client: Any) -> None:
     """Refresh expiring credentials in a thread: it may call STS or IMDS, and block."""
     credentials: Any = getattr(getattr(client, "_request_signer", None), "_credentials", None)
@@ -255,16 +240,14 @@ async def _exchange(
     """
     await _refresh_credentials(client)
     call = getattr(client, _METHODS[operation])
-    async with _signing_turn():
+    # Signing costs about a millisecond of CPU: a burst of calls takes turns.
+    async with turns().turn():
         token = _deferring.set(True)
         try:
             with translating_send_errors(endpoint_name):
                 response: Mapping[str, Any] = call(**request)
         finally:
             _deferring.reset(token)
-        # Hold the turn across one loop iteration: the next request is built in the
-        # next one, so a burst of hundreds of calls never freezes the loop at once.
-        await asyncio.sleep(0)
     deferred = getattr(response["Body"], "_raw_stream", None)
     if not isinstance(deferred, _Deferred):
         return response

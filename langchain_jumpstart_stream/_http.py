@@ -166,7 +166,7 @@ class _Pool:
 
     def __init__(self) -> None:
         self.idle: dict[tuple[str, str, int, int], list[_Connection]] = {}
-        self._keeper = self._close_at_shutdown()
+        self._keeper: AsyncIterator[None] | None = self._close_at_shutdown()
         # Run it to its first yield now, which registers it with the running loop.
         first_step: Any = self._keeper.__anext__()
         with contextlib.suppress(StopIteration):
@@ -178,6 +178,11 @@ class _Pool:
                 yield
         finally:
             self.close_all()
+            # Even closed, this generator refers to its loop (through the loop's
+            # finalizer hook): let go of the pool, or the pair would keep the loop.
+            self._keeper = None
+            with contextlib.suppress(RuntimeError):  # collected outside any loop
+                _pools.pop(asyncio.get_running_loop(), None)
 
     def take(self, key: tuple[str, str, int, int]) -> _Connection | None:
         conns = self.idle.get(key)

@@ -346,3 +346,23 @@ def test_a_missing_ca_bundle_is_a_configuration_error(tls_emulator: Emulator) ->
         asyncio.run(_astream(llm))
     text = str(info.value)
     assert "'tgi'" in text and "/nonexistent/ca.pem" in text and "verify=" in text
+
+
+def test_nothing_keeps_a_finished_event_loop_alive(endpoint, llm) -> None:
+    """Pools, turns and hooks are per loop, and let go of it when it is closed."""
+    import gc
+    import weakref
+
+    model = llm(endpoint(stream_format="tgi"))
+    model.get_client()
+    loops: list[weakref.ref[asyncio.AbstractEventLoop]] = []
+
+    async def run() -> str:
+        loops.append(weakref.ref(asyncio.get_running_loop()))
+        texts = await asyncio.gather(*(_astream(model) for _ in range(4)))
+        return "".join(texts[0])
+
+    for _ in range(3):
+        assert asyncio.run(run()) == WEBSITE_ANSWER
+    gc.collect()
+    assert [ref() for ref in loops] == [None, None, None]
