@@ -366,3 +366,31 @@ def test_nothing_keeps_a_finished_event_loop_alive(endpoint, llm) -> None:
         assert asyncio.run(run()) == WEBSITE_ANSWER
     gc.collect()
     assert [ref() for ref in loops] == [None, None, None]
+
+
+def test_streams_on_uvloop(tls_emulator: Emulator, ca_file: str) -> None:
+    """uvloop (uvicorn's loop when installed): TLS, concurrency, whole answers, cleanup."""
+    import gc
+    import weakref
+
+    uvloop = pytest.importorskip("uvloop")
+    llm = _llm(tls_emulator, verify=ca_file)
+    whole = JumpStartLLM(endpoint_name="tgi", client=llm.get_client(), streaming=False)
+    loops: list[weakref.ref[asyncio.AbstractEventLoop]] = []
+
+    async def run() -> list[str]:
+        loops.append(weakref.ref(asyncio.get_running_loop()))
+        streamed = await asyncio.gather(*(_astream(llm) for _ in range(8)))
+        return ["".join(tokens) for tokens in streamed] + [await whole.ainvoke(QUESTION)]
+
+    loop = uvloop.new_event_loop()
+    try:
+        assert type(loop).__module__.startswith("uvloop")
+        texts = loop.run_until_complete(run())
+        loop.run_until_complete(loop.shutdown_asyncgens())
+    finally:
+        loop.close()
+    assert texts == [WEBSITE_ANSWER] * 9
+    del loop
+    gc.collect()
+    assert loops[0]() is None
