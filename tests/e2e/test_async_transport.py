@@ -394,3 +394,32 @@ def test_streams_on_uvloop(tls_emulator: Emulator, ca_file: str) -> None:
     del loop
     gc.collect()
     assert loops[0]() is None
+
+
+def test_async_calls_are_retried_by_max_retries_alone(emulator: Emulator, endpoint) -> None:
+    """As the README says: botocore's own retries apply to sync calls only."""
+    client = boto3.Session(region_name="us-east-1").client(
+        "sagemaker-runtime",
+        endpoint_url=emulator.url,
+        config=Config(retries={"total_max_attempts": 3, "mode": "standard"}),
+    )
+    failing_once = {"http_errors": [(503, "ServiceUnavailable", "busy")]}
+
+    def sent(name: str) -> int:
+        return len([r for r in emulator.requests if r.endpoint == name])
+
+    name = endpoint(stream_format="tgi", **failing_once)
+    model = JumpStartLLM(endpoint_name=name, client=client, max_retries=0)
+    assert "".join(model.stream(QUESTION)) == WEBSITE_ANSWER  # botocore retried
+    assert sent(name) == 2
+
+    name = endpoint(stream_format="tgi", **failing_once)
+    model = JumpStartLLM(endpoint_name=name, client=client, max_retries=0)
+    with pytest.raises(errors.EndpointServiceError):
+        asyncio.run(_astream(model))
+    assert sent(name) == 1
+
+    name = endpoint(stream_format="tgi", **failing_once)
+    model = JumpStartLLM(endpoint_name=name, client=client, max_retries=1, retry_base_delay=0)
+    assert "".join(asyncio.run(_astream(model))) == WEBSITE_ANSWER
+    assert sent(name) == 2
