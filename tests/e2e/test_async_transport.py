@@ -423,3 +423,32 @@ def test_async_calls_are_retried_by_max_retries_alone(emulator: Emulator, endpoi
     model = JumpStartLLM(endpoint_name=name, client=client, max_retries=1, retry_base_delay=0)
     assert "".join(asyncio.run(_astream(model))) == WEBSITE_ANSWER
     assert sent(name) == 2
+
+
+def test_botocore_socket_options_reach_our_connections(emulator: Emulator, endpoint) -> None:
+    """``Config(tcp_keepalive=True)`` sets SO_KEEPALIVE on the loop's connections too."""
+    import socket
+
+    from langchain_jumpstart_stream import _http
+
+    name = endpoint(stream_format="tgi")
+    client = boto3.Session(region_name="us-east-1").client(
+        "sagemaker-runtime",
+        endpoint_url=emulator.url,
+        config=Config(tcp_keepalive=True, retries={"total_max_attempts": 1}),
+    )
+    model = JumpStartLLM(endpoint_name=name, client=client, max_retries=0)
+
+    async def run() -> list[int]:
+        assert "".join(await _astream(model)) == WEBSITE_ANSWER
+        pool = _http._pools[asyncio.get_running_loop()]
+        socks = [
+            conn.transport.get_extra_info("socket")
+            for conns in pool.idle.values()
+            for conn in conns
+            if conn.transport is not None
+        ]
+        return [s.getsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE) for s in socks]
+
+    flags = asyncio.run(run())
+    assert flags and all(flags), flags
