@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
-import os
 import ssl
 import weakref
 from collections.abc import AsyncIterator, Mapping
@@ -30,6 +29,7 @@ from botocore.exceptions import ClientError
 
 from . import _http, errors
 from ._bridge import run_in_thread
+from ._tls import ssl_context
 from ._transport import (
     RawStream,
     _Body,
@@ -91,33 +91,6 @@ class _Route:
 
 
 _routes: weakref.WeakKeyDictionary[Any, _Route | None] = weakref.WeakKeyDictionary()
-_contexts: dict[bool | str, ssl.SSLContext] = {}
-
-
-def _ssl_context(verify: bool | str) -> ssl.SSLContext:
-    """A TLS context verifying like botocore's ``verify`` (True, False or a CA path)."""
-    context = _contexts.get(verify)
-    if context is None:
-        from botocore.httpsession import get_cert_path
-
-        if verify is False:
-            context = ssl.create_default_context()
-            context.check_hostname = False
-            context.verify_mode = ssl.CERT_NONE
-        else:
-            bundle = get_cert_path(verify)  # type: ignore[arg-type]  # botocore's stub says bool
-            try:
-                if bundle is not None and os.path.isdir(bundle):
-                    context = ssl.create_default_context(capath=bundle)
-                else:
-                    context = ssl.create_default_context(cafile=bundle)
-            except (OSError, ValueError) as exc:
-                raise errors.ConfigurationError(
-                    f"cannot load the CA bundle {bundle!r}: {exc}",
-                    hint="Check the client's verify= setting or AWS_CA_BUNDLE",
-                ) from exc
-        _contexts[verify] = context
-    return context
 
 
 def _route(client: Any, endpoint_name: str) -> _Route | None:
@@ -154,7 +127,7 @@ def _new_route(client: Any) -> _Route | None:
     ):
         config = meta.config
         route = _Route(
-            ssl_context=_ssl_context(getattr(session, "_verify", True))
+            ssl_context=ssl_context(getattr(session, "_verify", True))
             if url.startswith("https://")
             else None,
             connect_timeout=config.connect_timeout,

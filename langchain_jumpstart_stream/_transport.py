@@ -13,6 +13,7 @@ import contextlib
 import json
 import random
 import socket
+import ssl
 import threading
 import time
 from collections.abc import AsyncIterator, Iterator, Mapping
@@ -36,6 +37,8 @@ from . import errors
 from ._bridge import aiter_in_thread
 from ._chunked import ChunkedDecoder
 from ._eventstream import Frame, FrameDecoder
+from ._tls import HINT as TLS_HINT
+from ._tls import tls_problem
 
 if TYPE_CHECKING:
     from mypy_boto3_sagemaker_runtime import SageMakerRuntimeClient
@@ -160,6 +163,19 @@ def translate_transport_error(
         "timed out" in str(exc).lower()
     )
     if not streaming:
+        problem = tls_problem(exc)
+        if isinstance(problem, ssl.SSLCertVerificationError):
+            err = errors.EndpointConnectionError(
+                f"the endpoint's TLS certificate was refused: {problem}",
+                endpoint_name=endpoint_name,
+                hint=TLS_HINT,
+            )
+            err.retryable = False  # the same certificate will be refused again
+            return err
+        if problem is not None:
+            return errors.ConfigurationError(
+                f"cannot load the CA bundle: {problem}", endpoint_name=endpoint_name, hint=TLS_HINT
+            )
         kind = "timed out" if timeout or isinstance(exc, ConnectTimeoutError) else "failed"
         return errors.EndpointConnectionError(
             f"the request {kind}: {exc}", endpoint_name=endpoint_name

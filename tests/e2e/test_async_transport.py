@@ -73,15 +73,23 @@ def test_async_stream_over_tls(tls_emulator: Emulator, ca_file: str) -> None:
 
 
 @pytest.mark.parametrize("mode", ["sync", "async"])
-def test_untrusted_certificate_is_refused(tls_emulator: Emulator, mode: str) -> None:
-    llm = _llm(tls_emulator, verify=True)  # the system CAs do not know our test CA
+def test_untrusted_certificate_is_refused_at_once(tls_emulator: Emulator, mode: str) -> None:
+    llm = JumpStartLLM(
+        endpoint_name="tgi",
+        client=tls_emulator.client(verify=True),  # the system CAs do not know our test CA
+        max_retries=2,
+        retry_base_delay=5.0,  # a retry would show as a long wait and in the message
+    )
     with pytest.raises(errors.EndpointConnectionError) as info:
         if mode == "sync":
             list(llm.stream(QUESTION))
         else:
             asyncio.run(_astream(llm))
-    assert "certificate" in str(info.value).lower()
+    text = str(info.value)
+    assert "certificate" in text.lower() and "verify=" in text
+    assert "attempts" not in text  # never retried: the same certificate fails again
     assert info.value.endpoint_name == "tgi"
+    assert not info.value.retryable
 
 
 def test_async_streams_start_no_threads(endpoint, llm) -> None:
@@ -340,12 +348,16 @@ def test_verify_false_skips_certificate_checks(tls_emulator: Emulator) -> None:
     assert "".join(asyncio.run(_astream(llm))) == WEBSITE_ANSWER
 
 
-def test_a_missing_ca_bundle_is_a_configuration_error(tls_emulator: Emulator) -> None:
+@pytest.mark.parametrize("mode", ["sync", "async"])
+def test_a_missing_ca_bundle_is_a_configuration_error(tls_emulator: Emulator, mode: str) -> None:
     llm = _llm(tls_emulator, verify="/nonexistent/ca.pem")
     with pytest.raises(errors.ConfigurationError) as info:
-        asyncio.run(_astream(llm))
+        if mode == "sync":
+            list(llm.stream(QUESTION))
+        else:
+            asyncio.run(_astream(llm))
     text = str(info.value)
-    assert "'tgi'" in text and "/nonexistent/ca.pem" in text and "verify=" in text
+    assert "'tgi'" in text and "CA bundle" in text and "verify=" in text
 
 
 def test_nothing_keeps_a_finished_event_loop_alive(endpoint, llm) -> None:
