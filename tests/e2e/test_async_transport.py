@@ -62,6 +62,11 @@ async def _astream(llm: JumpStartLLM) -> list[str]:
     return [t async for t in llm.astream(QUESTION)]
 
 
+def _stream_in(mode: str, llm: JumpStartLLM) -> list[str]:
+    """Stream the answer with ``stream()`` (``mode="sync"``) or ``astream()``."""
+    return list(llm.stream(QUESTION)) if mode == "sync" else asyncio.run(_astream(llm))
+
+
 def test_async_stream_over_tls(tls_emulator: Emulator, ca_file: str) -> None:
     assert tls_emulator.url.startswith("https://")
     llm = _llm(tls_emulator, verify=ca_file)
@@ -81,10 +86,7 @@ def test_untrusted_certificate_is_refused_at_once(tls_emulator: Emulator, mode: 
         retry_base_delay=5.0,  # a retry would show as a long wait and in the message
     )
     with pytest.raises(errors.EndpointConnectionError) as info:
-        if mode == "sync":
-            list(llm.stream(QUESTION))
-        else:
-            asyncio.run(_astream(llm))
+        _stream_in(mode, llm)
     text = str(info.value)
     assert "certificate" in text.lower() and "verify=" in text
     assert "attempts" not in text  # never retried: the same certificate fails again
@@ -230,10 +232,7 @@ def test_missing_credentials_say_so(
     monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
     model = llm(endpoint(stream_format="tgi"))
     with pytest.raises(errors.ConfigurationError) as info:
-        if mode == "sync":
-            list(model.stream(QUESTION))
-        else:
-            asyncio.run(_astream(model))
+        _stream_in(mode, model)
     assert "credentials" in str(info.value)
 
 
@@ -352,10 +351,7 @@ def test_verify_false_skips_certificate_checks(tls_emulator: Emulator) -> None:
 def test_a_missing_ca_bundle_is_a_configuration_error(tls_emulator: Emulator, mode: str) -> None:
     llm = _llm(tls_emulator, verify="/nonexistent/ca.pem")
     with pytest.raises(errors.ConfigurationError) as info:
-        if mode == "sync":
-            list(llm.stream(QUESTION))
-        else:
-            asyncio.run(_astream(llm))
+        _stream_in(mode, llm)
     text = str(info.value)
     assert "'tgi'" in text and "CA bundle" in text and "verify=" in text
 
