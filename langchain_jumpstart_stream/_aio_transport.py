@@ -150,11 +150,7 @@ async def _refresh_credentials(client: Any) -> None:
     credentials: Any = getattr(getattr(client, "_request_signer", None), "_credentials", None)
     refresh_needed = getattr(credentials, "refresh_needed", None)
     if callable(refresh_needed) and refresh_needed():
-        await run_in_thread(credentials.get_frozen_credentials, orphan=_ignore)
-
-
-def _ignore(_: object) -> None:
-    """Nothing to release."""
+        await run_in_thread(credentials.get_frozen_credentials)
 
 
 async def ainvoke_stream(
@@ -186,11 +182,11 @@ async def ainvoke(
     """
     route = _route(client, endpoint_name)
     if route is None:
-        return await run_in_thread(partial(invoke, client, request, endpoint_name), orphan=_ignore)
+        return await run_in_thread(partial(invoke, client, request, endpoint_name))
     sent = await _exchange(client, route, _WHOLE, request, endpoint_name)
     if not isinstance(sent, tuple):  # a stub answered; its body may still be on a socket
         with translating_send_errors(endpoint_name):
-            body = await run_in_thread(sent["Body"].read, orphan=_ignore)
+            body = await run_in_thread(sent["Body"].read)
         return body, sent.get("ResponseMetadata", {}).get("RequestId")
     answer, request_id = sent
     try:

@@ -105,14 +105,19 @@ def _settle(
         future.set_result(cast("T", result))
 
 
-async def run_in_thread(call: Callable[[], T], *, orphan: Callable[[T], None]) -> T:
+def _nothing_to_release(_: object) -> None:
+    """The default ``orphan``: the result holds nothing that needs closing."""
+
+
+async def run_in_thread(
+    call: Callable[[], T], *, orphan: Callable[[T], None] = _nothing_to_release
+) -> T:
     """Run ``call()`` in a new daemon thread and return its result.
 
     Args:
         call: The blocking function.
-        orphan: Called (in the worker thread) with the result when the awaiting
-            task was cancelled before it arrived, to release what nobody will use,
-            such as an open HTTP stream.
+        orphan: Called with the result when the awaiting task was stopped before
+            it arrived, to release what nobody will use, such as an open HTTP stream.
     """
     loop = asyncio.get_running_loop()
     future: asyncio.Future[T] = loop.create_future()

@@ -7,9 +7,8 @@ sync callers, :meth:`StreamCall.abatches` for asyncio.
 from __future__ import annotations
 
 import asyncio
-import threading
 from collections.abc import AsyncGenerator, Awaitable, Callable, Generator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from . import errors
@@ -53,8 +52,6 @@ class StreamCall:
     retry_base_delay: float = 0.5
     client_ready: Callable[[], bool] = lambda: True
     attempts: int = 0
-    _stream: RawStream | None = field(default=None, repr=False)
-    _aborted: threading.Event = field(default_factory=threading.Event, repr=False)
 
     def pieces(self) -> Generator[Piece, None, None]:
         """Stream the answer as :class:`Piece` objects (see :meth:`batches`)."""
@@ -71,9 +68,8 @@ class StreamCall:
             EndpointRequestError: The request failed and retries ran out.
             StreamError: The stream broke; ``partial_text`` holds what was delivered.
         """
-        while not self._aborted.is_set():
+        while True:
             stream = self._send(invoke_stream)
-            self._stream = stream
             decoder = self.decoder()
             delivered = False
             try:
@@ -86,14 +82,10 @@ class StreamCall:
                         raise decoder.error
                     if decoder.stopped:
                         break
-                if self._aborted.is_set():
-                    return
                 stream.close()  # stop the endpoint now, before flushing our buffers
                 yield decoder.finish()
                 return  # noqa: TRY300 - the except clause decides whether to retry
             except errors.JumpStartStreamError as exc:
-                if self._aborted.is_set():
-                    return
                 if self._may_resend(exc, delivered):
                     sleep_before_retry(self.attempts, self.retry_base_delay)
                     continue
@@ -101,7 +93,6 @@ class StreamCall:
                 raise
             finally:
                 stream.close()
-                self._stream = None
 
     async def abatches(self) -> AsyncGenerator[list[Piece], None]:
         """:meth:`batches` for asyncio, with the same retries and errors.
@@ -109,34 +100,31 @@ class StreamCall:
         The request is signed, sent and read on the event loop (see
         :mod:`._aio_transport`).
         """
-        try:
-            while True:
-                stream = await self._asend(ainvoke_stream)
-                decoder = self.decoder()
-                delivered = False
-                try:
-                    async for payloads in stream.apayload_batches():
-                        batch = _decode(decoder, payloads)
-                        if batch:
-                            delivered = True
-                            yield batch
-                        if decoder.error is not None:
-                            raise decoder.error
-                        if decoder.stopped:
-                            break
-                    stream.close()  # stop the endpoint now, before flushing our buffers
-                    yield decoder.finish()
-                    return  # noqa: TRY300 - the except clause decides whether to retry
-                except errors.JumpStartStreamError as exc:
-                    if self._may_resend(exc, delivered):
-                        await asyncio.sleep(backoff_delay(self.attempts, self.retry_base_delay))
-                        continue
-                    self._fail(exc, stream, decoder)
-                    raise
-                finally:
-                    stream.close()
-        finally:
-            self._aborted.set()  # a send still running in its thread stops retrying
+        while True:
+            stream = await self._asend(ainvoke_stream)
+            decoder = self.decoder()
+            delivered = False
+            try:
+                async for payloads in stream.apayload_batches():
+                    batch = _decode(decoder, payloads)
+                    if batch:
+                        delivered = True
+                        yield batch
+                    if decoder.error is not None:
+                        raise decoder.error
+                    if decoder.stopped:
+                        break
+                stream.close()  # stop the endpoint now, before flushing our buffers
+                yield decoder.finish()
+                return  # noqa: TRY300 - the except clause decides whether to retry
+            except errors.JumpStartStreamError as exc:
+                if self._may_resend(exc, delivered):
+                    await asyncio.sleep(backoff_delay(self.attempts, self.retry_base_delay))
+                    continue
+                self._fail(exc, stream, decoder)
+                raise
+            finally:
+                stream.close()
 
     def complete(self) -> tuple[list[Piece], str | None]:
         """Non-streaming call through ``InvokeEndpoint``; returns pieces and request id."""
@@ -158,20 +146,13 @@ class StreamCall:
             raise
         return pieces
 
-    def abort(self) -> None:
-        """Stop from another thread (task cancelled): wake and close the stream."""
-        self._aborted.set()
-        stream = self._stream
-        if stream is not None:
-            stream.abort()
-
     async def _asend(
         self,
         send: Callable[[SageMakerRuntimeClient, Mapping[str, Any], str], Awaitable[T]],
     ) -> T:
         """:meth:`_send` for async calls."""
         if not self.client_ready():
-            await run_in_thread(self.client, orphan=_ignore)  # creating it reads files
+            await run_in_thread(self.client)  # creating it reads files
         while True:
             self.attempts += 1
             try:
@@ -179,8 +160,7 @@ class StreamCall:
             except errors.EndpointRequestError as exc:
                 if exc.retryable and self._can_retry():
                     await asyncio.sleep(backoff_delay(self.attempts, self.retry_base_delay))
-                    if not self._aborted.is_set():
-                        continue
+                    continue
                 self._gave_up(exc)
                 raise
 
@@ -191,7 +171,8 @@ class StreamCall:
             try:
                 return send(self.client(), self.request, self.endpoint_name)
             except errors.EndpointRequestError as exc:
-                if exc.retryable and self._may_retry():
+                if exc.retryable and self._can_retry():
+                    sleep_before_retry(self.attempts, self.retry_base_delay)
                     continue
                 self._gave_up(exc)
                 raise
@@ -219,17 +200,7 @@ class StreamCall:
             exc._attach()
 
     def _can_retry(self) -> bool:
-        return self.attempts <= self.max_retries and not self._aborted.is_set()
-
-    def _may_retry(self) -> bool:
-        if not self._can_retry():
-            return False
-        sleep_before_retry(self.attempts, self.retry_base_delay)
-        return not self._aborted.is_set()
-
-
-def _ignore(_: object) -> None:
-    """Nothing to release."""
+        return self.attempts <= self.max_retries
 
 
 def _decode(decoder: StreamDecoder, payloads: list[bytes]) -> list[Piece]:
