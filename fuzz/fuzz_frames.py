@@ -21,9 +21,7 @@ we decode leniently).
 from __future__ import annotations
 
 import itertools
-import struct
 import sys
-import zlib
 
 import atheris
 
@@ -38,16 +36,9 @@ with atheris.instrument_imports(include=["langchain_jumpstart_stream"]):
 
 from botocore.eventstream import EventStreamBuffer
 
+from langchain_jumpstart_stream.emulator._frames import encode_raw_message
+
 _BOTOCORE_STRICTER = ("DuplicateHeader", "UnicodeDecodeError")
-
-
-def encode_frame(raw_headers: bytes, payload: bytes) -> bytes:
-    """An event-stream message with these exact header bytes and correct CRCs."""
-    total = 12 + len(raw_headers) + len(payload) + 4
-    prelude = struct.pack(">II", total, len(raw_headers))
-    prelude += struct.pack(">I", zlib.crc32(prelude))
-    body = prelude + raw_headers + payload
-    return body + struct.pack(">I", zlib.crc32(body))
 
 
 def decode(chunks: list[bytes]) -> tuple[list[tuple[bytes, dict[str, str]]], str | None]:
@@ -95,7 +86,7 @@ def TestOneInput(raw: bytes) -> None:  # noqa: N802 - atheris' name
         for _ in range(1 if mode == 1 else fdp.ConsumeIntInRange(1, 4)):
             headers = fdp.ConsumeBytes(fdp.ConsumeIntInRange(0, 96))
             payload = fdp.ConsumeBytes(fdp.ConsumeIntInRange(0, 96))
-            data += encode_frame(headers, payload)
+            data += encode_raw_message(headers, payload)
     whole, whole_error = decode([data])
     pieces, pieces_error = decode(cut(data, offsets))
     assert (whole, whole_error) == (pieces, pieces_error), "depends on how the bytes are cut"

@@ -46,7 +46,15 @@ def encode_message(
     Returns:
         The complete message bytes.
     """
-    raw_headers = encode_headers(headers)
+    return encode_raw_message(encode_headers(headers), payload, corrupt_crc=corrupt_crc)
+
+
+def encode_raw_message(raw_headers: bytes, payload: bytes, *, corrupt_crc: bool = False) -> bytes:
+    """Encode one message around header bytes taken as they are, well-formed or not.
+
+    Tests and fuzzers use it to build frames whose CRCs are right but whose headers
+    are hostile; :func:`encode_message` uses it for everything else.
+    """
     total = _PRELUDE.size + 4 + len(raw_headers) + len(payload) + 4
     prelude = _PRELUDE.pack(total, len(raw_headers))
     prelude += _U32.pack(zlib.crc32(prelude))

@@ -5,12 +5,14 @@ from __future__ import annotations
 import itertools
 import json
 import struct
-import zlib
 from typing import Any
 
 from hypothesis import strategies as st
 
 from langchain_jumpstart_stream.emulator import STREAM_FORMATS, WEBSITE_ANSWER, EndpointConfig
+
+# Frames with these exact header bytes (valid CRCs, any content).
+from langchain_jumpstart_stream.emulator._frames import encode_raw_message as encode_frame
 
 # -- cutting a byte string --------------------------------------------------------------
 
@@ -122,15 +124,6 @@ _HEADER_VALUES = st.one_of(
     st.tuples(st.just(8), st.integers(0, 2**63 - 1).map(lambda v: struct.pack(">q", v))),
     st.tuples(st.just(9), st.binary(min_size=16, max_size=16)),
 )
-
-
-def encode_frame(raw_headers: bytes, payload: bytes) -> bytes:
-    """An event-stream message with these exact header bytes (valid CRCs, any content)."""
-    total = 12 + len(raw_headers) + len(payload) + 4
-    prelude = struct.pack(">II", total, len(raw_headers))
-    prelude += struct.pack(">I", zlib.crc32(prelude))
-    body = prelude + raw_headers + payload
-    return body + struct.pack(">I", zlib.crc32(body))
 
 
 @st.composite
