@@ -2,11 +2,25 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 from typing import Any
 
+from langchain_jumpstart_stream.emulator import Emulator, EndpointConfig
+
 PROMPT = "How do I build a website?"
 OTHER_PROMPT = "Tell me about coffee in Paris"
+
+
+_names = (f"ep-{i}" for i in itertools.count())
+
+
+def add_endpoint(emu: Emulator, **config: Any) -> tuple[str, EndpointConfig]:
+    """Add an endpoint with a fresh name and this configuration; return both."""
+    name = next(_names)
+    cfg = EndpointConfig(**config)
+    emu.add_endpoint(name, cfg)
+    return name, cfg
 
 
 def body_for(stream_format: str, prompt: str = PROMPT, **extra: Any) -> dict[str, Any]:

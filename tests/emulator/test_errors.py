@@ -20,11 +20,6 @@ def emu() -> Iterator[Emulator]:
         yield emulator
 
 
-@pytest.fixture(scope="module")
-def client(emu: Emulator) -> Any:
-    return emu.client()
-
-
 def _error(info: pytest.ExceptionInfo[ClientError]) -> tuple[str, int, str, dict[str, Any]]:
     response = info.value.response
     meta = response["ResponseMetadata"]

@@ -5,7 +5,6 @@ from __future__ import annotations
 import itertools
 import json
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -16,27 +15,7 @@ from botocore.exceptions import ConnectionClosedError, EventStreamError, ReadTim
 from langchain_jumpstart_stream.emulator import Emulator, EndpointConfig, rendered_stream
 from langchain_jumpstart_stream.emulator._formats import plan, stream_records
 
-from . import body_for, payloads, stream
-
-_names = (f"fault-{i}" for i in itertools.count())
-
-
-@pytest.fixture(scope="module")
-def emu() -> Iterator[Emulator]:
-    with Emulator() as emulator:
-        yield emulator
-
-
-@pytest.fixture(scope="module")
-def client(emu: Emulator) -> Any:
-    return emu.client()
-
-
-def _endpoint(emu: Emulator, **config: Any) -> tuple[str, EndpointConfig]:
-    name = next(_names)
-    cfg = EndpointConfig(**config)
-    emu.add_endpoint(name, cfg)
-    return name, cfg
+from . import add_endpoint, body_for, payloads, stream
 
 
 def _records(cfg: EndpointConfig, body: dict[str, Any]) -> list[bytes]:
@@ -63,7 +42,7 @@ def _collect(response: Any) -> tuple[list[bytes], BaseException | None]:
     ],
 )
 def test_stream_exceptions(emu: Emulator, client: Any, kind: str, code: str) -> None:
-    name, cfg = _endpoint(emu, error_after_tokens=3, error_kind=kind, error_message="it broke")
+    name, cfg = add_endpoint(emu, error_after_tokens=3, error_kind=kind, error_message="it broke")
     body = body_for("tgi")
     parts, error = _collect(stream(client, name, body))
     assert parts == _records(cfg, body)[:3]
@@ -73,7 +52,9 @@ def test_stream_exceptions(emu: Emulator, client: Any, kind: str, code: str) -> 
 
 
 def test_model_stream_error_code(emu: Emulator, client: Any) -> None:
-    name, _ = _endpoint(emu, error_after_tokens=0, stream_error_code="ModelInvocationTimeExceeded")
+    name, _ = add_endpoint(
+        emu, error_after_tokens=0, stream_error_code="ModelInvocationTimeExceeded"
+    )
     parts, error = _collect(stream(client, name, body_for("jsonlines")))
     assert parts == []
     assert isinstance(error, EventStreamError)
@@ -81,7 +62,7 @@ def test_model_stream_error_code(emu: Emulator, client: Any) -> None:
 
 
 def test_in_band_error_ends_the_stream_cleanly(emu: Emulator, client: Any) -> None:
-    name, cfg = _endpoint(emu, error_after_tokens=4, error_kind="in_band", error_message="oom")
+    name, cfg = add_endpoint(emu, error_after_tokens=4, error_kind="in_band", error_message="oom")
     body = body_for("tgi")
     parts, error = _collect(stream(client, name, body))
     assert error is None
@@ -91,7 +72,7 @@ def test_in_band_error_ends_the_stream_cleanly(emu: Emulator, client: Any) -> No
 
 @pytest.mark.parametrize("mid_frame", [False, True])
 def test_drop_resets_the_connection(emu: Emulator, client: Any, mid_frame: bool) -> None:
-    name, cfg = _endpoint(emu, drop_after_tokens=3, reset_mid_frame=mid_frame)
+    name, cfg = add_endpoint(emu, drop_after_tokens=3, reset_mid_frame=mid_frame)
     body = body_for("tgi")
     parts, error = _collect(stream(client, name, body))
     # A real RST: urllib3 reports "Connection broken: ConnectionResetError(104, ...)".
@@ -104,7 +85,7 @@ def test_drop_resets_the_connection(emu: Emulator, client: Any, mid_frame: bool)
 
 
 def test_truncated_last_frame_ends_silently_in_botocore(emu: Emulator, client: Any) -> None:
-    name, cfg = _endpoint(emu, truncate_last_frame=True)
+    name, cfg = add_endpoint(emu, truncate_last_frame=True)
     body = body_for("tgi", parameters={"max_new_tokens": 6})
     parts, error = _collect(stream(client, name, body))
     assert error is None  # botocore drops the incomplete frame without a word
@@ -112,7 +93,7 @@ def test_truncated_last_frame_ends_silently_in_botocore(emu: Emulator, client: A
 
 
 def test_bad_crc_raises_checksum_mismatch(emu: Emulator, client: Any) -> None:
-    name, cfg = _endpoint(emu, bad_crc_after_tokens=2)
+    name, cfg = add_endpoint(emu, bad_crc_after_tokens=2)
     body = body_for("tgi")
     parts, error = _collect(stream(client, name, body))
     assert isinstance(error, ChecksumMismatch)
@@ -120,7 +101,7 @@ def test_bad_crc_raises_checksum_mismatch(emu: Emulator, client: Any) -> None:
 
 
 def test_short_stall_then_the_rest(emu: Emulator, client: Any) -> None:
-    name, cfg = _endpoint(emu, stall_after_tokens=2, stall_seconds=0.4)
+    name, cfg = add_endpoint(emu, stall_after_tokens=2, stall_seconds=0.4)
     body = body_for("tgi", parameters={"max_new_tokens": 5})
     stamps: list[float] = []
     parts: list[bytes] = []
@@ -148,7 +129,7 @@ def test_long_stall_times_the_client_out_and_stop_interrupts_it() -> None:
 
 
 def test_endless_line(emu: Emulator, client: Any) -> None:
-    name, _ = _endpoint(emu, endless_line_bytes=100_000)
+    name, _ = add_endpoint(emu, endless_line_bytes=100_000)
     parts, error = _collect(stream(client, name, body_for("tgi")))
     data = b"".join(parts)
     assert error is None
@@ -159,7 +140,7 @@ def test_endless_line(emu: Emulator, client: Any) -> None:
 
 
 def test_empty_stream(emu: Emulator, client: Any) -> None:
-    name, _ = _endpoint(emu, empty_stream=True)
+    name, _ = add_endpoint(emu, empty_stream=True)
     response = stream(client, name, body_for("tgi"))
     assert response["ResponseMetadata"]["HTTPStatusCode"] == 200
     assert payloads(response) == []
@@ -168,11 +149,11 @@ def test_empty_stream(emu: Emulator, client: Any) -> None:
 def test_non_streaming_faults(emu: Emulator, client: Any) -> None:
     from botocore.exceptions import ClientError
 
-    name, _ = _endpoint(emu, error_after_tokens=2, error_message="boom")
+    name, _ = add_endpoint(emu, error_after_tokens=2, error_message="boom")
     with pytest.raises(ClientError) as info:
         client.invoke_endpoint(EndpointName=name, Body=json.dumps({"inputs": "hi"}))
     assert info.value.response["Error"]["Code"] == "ModelError"
     assert info.value.response["OriginalMessage"] == "boom"
-    name, _ = _endpoint(emu, drop_after_tokens=0)
+    name, _ = add_endpoint(emu, drop_after_tokens=0)
     with pytest.raises(ConnectionClosedError):
         client.invoke_endpoint(EndpointName=name, Body=json.dumps({"inputs": "hi"}))

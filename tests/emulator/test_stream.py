@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import itertools
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -18,27 +16,7 @@ from langchain_jumpstart_stream.emulator import (
 from langchain_jumpstart_stream.emulator._formats import plan
 from langchain_jumpstart_stream.emulator._generator import answer_text
 
-from . import OTHER_PROMPT, PROMPT, body_for, payloads, stream
-
-_names = (f"ep-{i}" for i in itertools.count())
-
-
-@pytest.fixture(scope="module")
-def emu() -> Iterator[Emulator]:
-    with Emulator() as emulator:
-        yield emulator
-
-
-@pytest.fixture(scope="module")
-def client(emu: Emulator) -> Any:
-    return emu.client()
-
-
-def _endpoint(emu: Emulator, **config: Any) -> tuple[str, EndpointConfig]:
-    name = next(_names)
-    cfg = EndpointConfig(**config)
-    emu.add_endpoint(name, cfg)
-    return name, cfg
+from . import OTHER_PROMPT, PROMPT, add_endpoint, body_for, payloads, stream
 
 
 @pytest.mark.parametrize("stream_format", STREAM_FORMATS)
@@ -46,7 +24,7 @@ def _endpoint(emu: Emulator, **config: Any) -> tuple[str, EndpointConfig]:
 def test_stream_bytes_equal_the_rendering(
     emu: Emulator, client: Any, stream_format: str, prompt: str
 ) -> None:
-    name, cfg = _endpoint(emu, stream_format=stream_format)
+    name, cfg = add_endpoint(emu, stream_format=stream_format)
     body = body_for(stream_format, prompt)
     response = stream(client, name, body)
     parts = payloads(response)
@@ -68,7 +46,7 @@ def test_stream_bytes_equal_the_rendering(
 
 
 def test_max_tokens_and_stop_over_the_wire(emu: Emulator, client: Any) -> None:
-    name, _ = _endpoint(emu, stream_format="tgi")
+    name, _ = add_endpoint(emu, stream_format="tgi")
     body = body_for("tgi", parameters={"max_new_tokens": 5, "details": True})
     events = [json.loads(p.removeprefix(b"data:")) for p in payloads(stream(client, name, body))]
     assert len(events) == 5
@@ -82,7 +60,7 @@ def test_max_tokens_and_stop_over_the_wire(emu: Emulator, client: Any) -> None:
 
 
 def test_request_is_recorded_with_headers(emu: Emulator, client: Any) -> None:
-    name, _ = _endpoint(emu)
+    name, _ = add_endpoint(emu)
     body = body_for("tgi", parameters={"max_new_tokens": 2})
     response = stream(
         client,
@@ -117,7 +95,7 @@ def test_endpoint_names_are_url_decoded(emu: Emulator, client: Any) -> None:
 
 @pytest.mark.parametrize("frame_bytes", [1, 7])
 def test_frame_bytes_rechunks_anywhere(emu: Emulator, client: Any, frame_bytes: int) -> None:
-    name, cfg = _endpoint(emu, stream_format="jsonlines", frame_bytes=frame_bytes)
+    name, cfg = add_endpoint(emu, stream_format="jsonlines", frame_bytes=frame_bytes)
     body = body_for("jsonlines", "日本語で 🙂 答えて")
     parts = payloads(stream(client, name, body))
     expected = rendered_stream(cfg, body)
@@ -127,7 +105,7 @@ def test_frame_bytes_rechunks_anywhere(emu: Emulator, client: Any, frame_bytes: 
 
 
 def test_a_request_without_stream_true_gets_one_json_part(emu: Emulator, client: Any) -> None:
-    name, _ = _endpoint(emu)
+    name, _ = add_endpoint(emu)
     response = stream(client, name, {"inputs": PROMPT})
     parts = payloads(response)
     assert len(parts) == 1
@@ -137,7 +115,7 @@ def test_a_request_without_stream_true_gets_one_json_part(emu: Emulator, client:
 
 @pytest.mark.parametrize("stream_format", STREAM_FORMATS)
 def test_invoke_endpoint(emu: Emulator, client: Any, stream_format: str) -> None:
-    name, _ = _endpoint(emu, stream_format=stream_format)
+    name, _ = add_endpoint(emu, stream_format=stream_format)
     body = body_for(stream_format, stream=False)
     response = client.invoke_endpoint(
         EndpointName=name, Body=json.dumps(body), ContentType="application/json"
@@ -152,7 +130,7 @@ def test_invoke_endpoint(emu: Emulator, client: Any, stream_format: str) -> None
 def test_invoke_endpoint_with_stream_true_returns_the_stream_text(
     emu: Emulator, client: Any
 ) -> None:
-    name, cfg = _endpoint(emu)
+    name, cfg = add_endpoint(emu)
     body = body_for("tgi", parameters={"max_new_tokens": 3})
     response = client.invoke_endpoint(EndpointName=name, Body=json.dumps(body))
     assert response["ContentType"] == "text/event-stream"
@@ -177,7 +155,7 @@ def test_ping(emu: Emulator) -> None:
 def test_chunked_request_body(emu: Emulator) -> None:
     import http.client
 
-    name, cfg = _endpoint(emu)
+    name, cfg = add_endpoint(emu)
     port = int(emu.url.rsplit(":", 1)[1])
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
     try:
