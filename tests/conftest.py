@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from langchain_jumpstart_stream import JumpStartLLM
+from langchain_jumpstart_stream import ChatJumpStart, JumpStartLLM
 from langchain_jumpstart_stream.emulator import Emulator, EndpointConfig, RecordedRequest
 
 _names = itertools.count()
@@ -57,6 +57,19 @@ def llm(emulator: Emulator) -> Callable[..., JumpStartLLM]:
         kwargs.setdefault("region_name", "us-east-1")
         kwargs.setdefault("retry_base_delay", 0.01)
         return JumpStartLLM(endpoint_name=endpoint_name, **kwargs)
+
+    return make
+
+
+@pytest.fixture
+def chat(emulator: Emulator) -> Callable[..., ChatJumpStart]:
+    """A ChatJumpStart on the emulator, through its lazily created boto3 client."""
+
+    def make(endpoint_name: str, **kwargs: Any) -> ChatJumpStart:
+        kwargs.setdefault("endpoint_url", emulator.url)
+        kwargs.setdefault("region_name", "us-east-1")
+        kwargs.setdefault("retry_base_delay", 0.01)
+        return ChatJumpStart(endpoint_name=endpoint_name, **kwargs)
 
     return make
 

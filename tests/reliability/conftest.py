@@ -8,21 +8,17 @@ from typing import Any
 import pytest
 
 from langchain_jumpstart_stream import ChatJumpStart
-from langchain_jumpstart_stream.emulator import Emulator
 
 from ._wire import WireServer, wire_server
 
 
 @pytest.fixture
-def chat(emulator: Emulator) -> Callable[..., ChatJumpStart]:
-    """A ChatJumpStart on the emulator (Messages API, OpenAI-style stream), real boto3."""
+def chat(chat: Callable[..., ChatJumpStart]) -> Callable[..., ChatJumpStart]:
+    """The root ``chat`` fixture for the Messages API (OpenAI-style stream)."""
 
     def make(endpoint_name: str, **kwargs: Any) -> ChatJumpStart:
-        kwargs.setdefault("endpoint_url", emulator.url)
-        kwargs.setdefault("region_name", "us-east-1")
-        kwargs.setdefault("retry_base_delay", 0.01)
         kwargs.setdefault("stream_format", "openai")
-        return ChatJumpStart(endpoint_name=endpoint_name, **kwargs)
+        return chat(endpoint_name, **kwargs)
 
     return make
 
