@@ -226,7 +226,7 @@ class HTTPResponse:
         status: int,
         headers: dict[str, str],
         keep_alive: bool,
-        release: weakref.ref[_Pool] | None,
+        pool: weakref.ref[_Pool],
         key: tuple[str, str, int, int],
         read_timeout: float | None,
         max_idle: int,
@@ -236,7 +236,7 @@ class HTTPResponse:
         self.done = False
         self._conn = conn
         self._keep_alive = keep_alive
-        self._pool = release
+        self._pool = pool  # weak: the pool belongs to the loop, not to responses
         self._key = key
         self._timeout = read_timeout
         self._max_idle = max_idle
@@ -310,7 +310,7 @@ class HTTPResponse:
 
     def _finish(self) -> None:
         self.done = True
-        pool = self._pool() if self._pool is not None else None
+        pool = self._pool()
         if self._keep_alive and pool is not None:
             pool.give_back(self._key, self._conn, self._max_idle)
         else:
@@ -454,9 +454,7 @@ async def _exchange(
 ) -> HTTPResponse:
     if conn.transport is None:
         raise ConnectionError("not connected")
-    conn.transport.write(head + body if len(body) < 65536 else head)
-    if len(body) >= 65536:
-        conn.transport.write(body)
+    conn.transport.writelines((head, body))  # one send when the socket takes it all
     while True:
         status, headers, keep_alive = await _read_head(conn, read_timeout)
         if status >= 200:
