@@ -7,6 +7,7 @@ sync callers, :meth:`StreamCall.abatches` for asyncio.
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncGenerator, Awaitable, Callable, Generator, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -16,7 +17,7 @@ from ._aio_transport import LoopStream, ainvoke, ainvoke_stream
 from ._bridge import run_in_thread
 from ._decoder import Piece, StreamDecoder
 from ._records import parse_json_record
-from ._transport import RawStream, backoff_delay, invoke, invoke_stream, sleep_before_retry
+from ._transport import RawStream, backoff_delay, invoke, invoke_stream
 
 if TYPE_CHECKING:
     from mypy_boto3_sagemaker_runtime import SageMakerRuntimeClient
@@ -87,7 +88,7 @@ class StreamCall:
                 return  # noqa: TRY300 - the except clause decides whether to retry
             except errors.JumpStartStreamError as exc:
                 if self._may_resend(exc, delivered):
-                    sleep_before_retry(self.attempts, self.retry_base_delay)
+                    time.sleep(backoff_delay(self.attempts, self.retry_base_delay))
                     continue
                 self._fail(exc, stream, decoder)
                 raise
@@ -172,7 +173,7 @@ class StreamCall:
                 return send(self.client(), self.request, self.endpoint_name)
             except errors.EndpointRequestError as exc:
                 if exc.retryable and self._can_retry():
-                    sleep_before_retry(self.attempts, self.retry_base_delay)
+                    time.sleep(backoff_delay(self.attempts, self.retry_base_delay))
                     continue
                 self._gave_up(exc)
                 raise

@@ -15,7 +15,6 @@ import random
 import socket
 import ssl
 import threading
-import time
 from collections.abc import AsyncIterator, Iterator, Mapping
 from http.client import HTTPException, HTTPResponse, IncompleteRead
 from typing import TYPE_CHECKING, Any
@@ -50,7 +49,6 @@ __all__ = [
     "invoke_stream",
     "make_client",
     "raise_read_failure",
-    "sleep_before_retry",
     "translate_client_error",
     "translate_transport_error",
     "translating_send_errors",
@@ -479,8 +477,3 @@ def invoke(
         body = response["Body"].read()
     request_id = response.get("ResponseMetadata", {}).get("RequestId")
     return body, request_id
-
-
-def sleep_before_retry(attempt: int, base: float) -> None:
-    """Wait before retry ``attempt``."""
-    time.sleep(backoff_delay(attempt, base))
