@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 
@@ -48,30 +48,31 @@ def endpoint(emulator: Emulator) -> Callable[..., str]:
     return make
 
 
-@pytest.fixture
-def llm(emulator: Emulator) -> Callable[..., JumpStartLLM]:
-    """A JumpStartLLM on the emulator, through the lazily created client (real boto3)."""
+M = TypeVar("M", JumpStartLLM, ChatJumpStart)
 
-    def make(endpoint_name: str, **kwargs: Any) -> JumpStartLLM:
+
+def _on_emulator(model: type[M], emulator: Emulator) -> Callable[..., M]:
+    """Models of this class on the emulator, through their lazily created boto3 client."""
+
+    def make(endpoint_name: str, **kwargs: Any) -> M:
         kwargs.setdefault("endpoint_url", emulator.url)
         kwargs.setdefault("region_name", "us-east-1")
         kwargs.setdefault("retry_base_delay", 0.01)
-        return JumpStartLLM(endpoint_name=endpoint_name, **kwargs)
+        return model(endpoint_name=endpoint_name, **kwargs)
 
     return make
+
+
+@pytest.fixture
+def llm(emulator: Emulator) -> Callable[..., JumpStartLLM]:
+    """A JumpStartLLM on the emulator (real boto3 in between)."""
+    return _on_emulator(JumpStartLLM, emulator)
 
 
 @pytest.fixture
 def chat(emulator: Emulator) -> Callable[..., ChatJumpStart]:
-    """A ChatJumpStart on the emulator, through its lazily created boto3 client."""
-
-    def make(endpoint_name: str, **kwargs: Any) -> ChatJumpStart:
-        kwargs.setdefault("endpoint_url", emulator.url)
-        kwargs.setdefault("region_name", "us-east-1")
-        kwargs.setdefault("retry_base_delay", 0.01)
-        return ChatJumpStart(endpoint_name=endpoint_name, **kwargs)
-
-    return make
+    """A ChatJumpStart on the emulator (real boto3 in between)."""
+    return _on_emulator(ChatJumpStart, emulator)
 
 
 @pytest.fixture
