@@ -1,57 +1,55 @@
-"""One model call: open the stream, decode it, retry only before the first token.
+"""One model call: open the answer, decode it, retry only before the first token.
 
-Shared by ``JumpStartLLM`` and ``ChatJumpStart``: :meth:`StreamCall.batches` for
-sync callers, :meth:`StreamCall.abatches` for asyncio.
+Shared by ``JumpStartLLM`` and ``ChatJumpStart``. :meth:`StreamCall.batches` and
+:meth:`StreamCall.abatches` are the same loop, written twice only because one
+blocks and the other awaits: every decision lives in the pure
+:class:`._attempt.Attempt` (is the answer whole? what does this failure mean?)
+and :class:`._attempt.Policy` (try again?), so the two cannot drift apart.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncGenerator, Awaitable, Callable, Generator, Mapping
+from collections.abc import AsyncGenerator, Callable, Generator, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any
 
 from . import errors
-from ._aio_transport import LoopStream, ainvoke, ainvoke_stream
-from ._bridge import run_in_thread
+from ._attempt import Attempt, Policy
+from ._connection import Answered, Connection, async_transport_errors, sync_transport_errors
 from ._decoder import Piece, StreamDecoder
 from ._records import parse_json_record
-from ._transport import RawStream, backoff_delay, invoke, invoke_stream
-
-if TYPE_CHECKING:
-    from mypy_boto3_sagemaker_runtime import SageMakerRuntimeClient
+from ._signing import STREAM, WHOLE
 
 __all__ = ["StreamCall"]
-
-T = TypeVar("T")
-
-# Errors that mean "nothing reached the model's output yet; the same request may work".
-_RETRYABLE_STREAM = (errors.InternalStreamFailure, errors.StreamInterruptedError)
 
 
 @dataclass
 class StreamCall:
-    """Everything needed to run one request, and its live state.
+    """Everything needed to run one request.
 
     Attributes:
-        client: A function returning the shared ``sagemaker-runtime`` client.
+        connection: Returns the model's :class:`._connection.Connection` (blocking:
+            it may create the client, which reads files).
         endpoint_name: For the request and for error messages.
-        request: Keyword arguments for ``invoke_endpoint[_with_response_stream]``
-            except the body's streaming flag, which ``body`` already holds.
-        decoder: A function returning a fresh decoder for each attempt.
+        request: Keyword arguments for ``invoke_endpoint[_with_response_stream]``.
+        decoder: Returns a fresh decoder for each attempt.
         max_retries: Retries after the first attempt, before the first token only.
         retry_base_delay: First backoff ceiling, in seconds.
-        client_ready: Whether ``client()`` returns at once (the client exists).
+        timeout: Seconds the whole call may take, retries included; ``None``: no limit.
+        connection_ready: Whether ``connection()`` returns at once.
+        attempts: Attempts made so far.
     """
 
-    client: Callable[[], SageMakerRuntimeClient]
+    connection: Callable[[], Connection]
     endpoint_name: str
     request: Mapping[str, Any]
     decoder: Callable[[], StreamDecoder]
     max_retries: int = 2
     retry_base_delay: float = 0.5
-    client_ready: Callable[[], bool] = lambda: True
+    timeout: float | None = None
+    connection_ready: Callable[[], bool] = lambda: True
     attempts: int = 0
 
     def pieces(self) -> Generator[Piece, None, None]:
@@ -62,160 +60,182 @@ class StreamCall:
     def batches(self) -> Generator[list[Piece], None, None]:
         """Stream the answer: one list of :class:`Piece` objects per network read.
 
-        Closing the generator (a consumer that breaks out, a cancelled task) closes
-        the HTTP stream at once, so the endpoint stops generating.
+        Closing the generator (a consumer that breaks out) closes the HTTP stream at
+        once, so the endpoint stops generating.
 
         Raises:
             EndpointRequestError: The request failed and retries ran out.
-            StreamError: The stream broke; ``partial_text`` holds what was delivered.
+            StreamError: The stream broke or ended early; ``partial_text`` holds what
+                was delivered.
         """
+        policy = self._policy()
+        transport_errors = sync_transport_errors()
         while True:
-            stream = self._send(invoke_stream)
-            decoder = self.decoder()
-            delivered = False
+            attempt = Attempt(self.decoder(), self.endpoint_name)
+            answer = None
             try:
-                for payloads in stream.payload_batches():
-                    batch = _decode(decoder, payloads)
+                policy.begin()
+                answer = self.connection().open(STREAM, self.request, self.endpoint_name, policy)
+                attempt.opened(answer.request_id)
+                for data in answer.reads():
+                    batch = attempt.feed(data)
                     if batch:
-                        delivered = True
                         yield batch
-                    if decoder.error is not None:
-                        raise decoder.error
-                    if decoder.stopped:
+                    if attempt.error is not None:
+                        raise attempt.error
+                    if attempt.stopped:
                         break
-                stream.close()  # stop the endpoint now, before flushing our buffers
-                yield decoder.finish()
-                return  # noqa: TRY300 - the except clause decides whether to retry
-            except errors.JumpStartStreamError as exc:
-                if self._may_resend(exc, delivered):
-                    time.sleep(backoff_delay(self.attempts, self.retry_base_delay))
-                    continue
-                self._fail(exc, stream, decoder)
-                raise
+                    policy.check()
+                answer.close()  # stop the endpoint now, before flushing our buffers
+                batch = attempt.end()
+                if batch:
+                    yield batch
+                if attempt.error is not None:
+                    raise attempt.error
+                return
+            except (errors.JumpStartStreamError, *transport_errors) as exc:
+                err = policy.explain(attempt.failure(exc))
+                delay = policy.retry_delay(err, attempt.delivered)
+                if delay is None:
+                    policy.gave_up(err)
+                    raise err from _cause(exc, err)
+                time.sleep(delay)
             finally:
-                stream.close()
+                self.attempts = policy.attempts
+                if answer is not None:
+                    answer.close()
 
     async def abatches(self) -> AsyncGenerator[list[Piece], None]:
-        """:meth:`batches` for asyncio, with the same retries and errors.
-
-        The request is signed, sent and read on the event loop (see
-        :mod:`._aio_transport`).
-        """
+        """:meth:`batches` for asyncio: signed, sent and read on the event loop."""
+        policy = self._policy()
+        transport_errors = async_transport_errors()
+        connection = await self._aconnection()
         while True:
-            stream = await self._asend(ainvoke_stream)
-            decoder = self.decoder()
-            delivered = False
+            attempt = Attempt(self.decoder(), self.endpoint_name)
+            answer = None
             try:
-                async for payloads in stream.apayload_batches():
-                    batch = _decode(decoder, payloads)
+                policy.begin()
+                answer = await connection.aopen(STREAM, self.request, self.endpoint_name, policy)
+                attempt.opened(answer.request_id)
+                async for data in answer.areads():
+                    batch = attempt.feed(data)
                     if batch:
-                        delivered = True
                         yield batch
-                    if decoder.error is not None:
-                        raise decoder.error
-                    if decoder.stopped:
+                    if attempt.error is not None:
+                        raise attempt.error
+                    if attempt.stopped:
                         break
-                stream.close()  # stop the endpoint now, before flushing our buffers
-                yield decoder.finish()
-                return  # noqa: TRY300 - the except clause decides whether to retry
-            except errors.JumpStartStreamError as exc:
-                if self._may_resend(exc, delivered):
-                    await asyncio.sleep(backoff_delay(self.attempts, self.retry_base_delay))
-                    continue
-                self._fail(exc, stream, decoder)
-                raise
+                    policy.check()
+                answer.close()  # stop the endpoint now, before flushing our buffers
+                batch = attempt.end()
+                if batch:
+                    yield batch
+                if attempt.error is not None:
+                    raise attempt.error
+                return
+            except (errors.JumpStartStreamError, *transport_errors) as exc:
+                err = policy.explain(attempt.failure(exc))
+                delay = policy.retry_delay(err, attempt.delivered)
+                if delay is None:
+                    policy.gave_up(err)
+                    raise err from _cause(exc, err)
+                await asyncio.sleep(delay)
             finally:
-                stream.close()
+                self.attempts = policy.attempts
+                if answer is not None:
+                    answer.close()
 
     def complete(self) -> tuple[list[Piece], str | None]:
-        """Non-streaming call through ``InvokeEndpoint``; returns pieces and request id."""
-        body, request_id = self._send(invoke)
-        return self._whole_answer(body, request_id), request_id
+        """Non-streaming call through ``InvokeEndpoint``; returns pieces and request id.
+
+        Raises:
+            EndpointRequestError: The request failed and retries ran out.
+            StreamError: The answer is not a valid record.
+        """
+        policy = self._policy()
+        transport_errors = sync_transport_errors()
+        while True:
+            attempt = Attempt(self.decoder(), self.endpoint_name)
+            answer = None
+            try:
+                policy.begin()
+                answer = self.connection().open(WHOLE, self.request, self.endpoint_name, policy)
+                attempt.opened(answer.request_id)
+                body = answer.body if isinstance(answer, Answered) else answer.read_all()
+                return self._whole_answer(body, attempt), attempt.request_id
+            except (errors.JumpStartStreamError, *transport_errors) as exc:
+                delay = self._whole_retry(exc, attempt, policy)
+                time.sleep(delay)
+            finally:
+                self.attempts = policy.attempts
+                if answer is not None:
+                    answer.close()
 
     async def acomplete(self) -> tuple[list[Piece], str | None]:
         """:meth:`complete` for asyncio, sent and read on the event loop."""
-        body, request_id = await self._asend(ainvoke)
-        return self._whole_answer(body, request_id), request_id
+        policy = self._policy()
+        transport_errors = async_transport_errors()
+        connection = await self._aconnection()
+        while True:
+            attempt = Attempt(self.decoder(), self.endpoint_name)
+            answer = None
+            try:
+                policy.begin()
+                answer = await connection.aopen(WHOLE, self.request, self.endpoint_name, policy)
+                attempt.opened(answer.request_id)
+                body = answer.body if isinstance(answer, Answered) else await answer.read_all()
+                return self._whole_answer(body, attempt), attempt.request_id
+            except (errors.JumpStartStreamError, *transport_errors) as exc:
+                delay = self._whole_retry(exc, attempt, policy)
+                await asyncio.sleep(delay)
+            finally:
+                self.attempts = policy.attempts
+                if answer is not None:
+                    answer.close()
 
-    def _whole_answer(self, body: bytes, request_id: str | None) -> list[Piece]:
-        decoder = self.decoder()
+    def _policy(self) -> Policy:
+        return Policy(self.max_retries, self.retry_base_delay, self.timeout, self.endpoint_name)
+
+    async def _aconnection(self) -> Connection:
+        if self.connection_ready():
+            return self.connection()
+        return await asyncio.to_thread(self.connection)  # creating the client reads files
+
+    def _whole_answer(self, body: bytes, attempt: Attempt) -> list[Piece]:
+        decoder = attempt.decoder
         try:
             pieces = decoder.take(parse_json_record(body))
             pieces.extend(decoder.finish())
         except errors.JumpStartStreamError as exc:
-            exc._attach(endpoint_name=self.endpoint_name, request_id=request_id)
+            exc._attach(endpoint_name=self.endpoint_name, request_id=attempt.request_id)
             raise
         return pieces
 
-    async def _asend(
-        self,
-        send: Callable[[SageMakerRuntimeClient, Mapping[str, Any], str], Awaitable[T]],
-    ) -> T:
-        """:meth:`_send` for async calls."""
-        if not self.client_ready():
-            await run_in_thread(self.client)  # creating it reads files
-        while True:
-            self.attempts += 1
-            try:
-                return await send(self.client(), self.request, self.endpoint_name)
-            except errors.EndpointRequestError as exc:
-                if exc.retryable and self._can_retry():
-                    await asyncio.sleep(backoff_delay(self.attempts, self.retry_base_delay))
-                    continue
-                self._gave_up(exc)
-                raise
-
-    def _send(self, send: Callable[[SageMakerRuntimeClient, Mapping[str, Any], str], T]) -> T:
-        """Send the request, retrying what SageMaker says may work next time."""
-        while True:
-            self.attempts += 1
-            try:
-                return send(self.client(), self.request, self.endpoint_name)
-            except errors.EndpointRequestError as exc:
-                if exc.retryable and self._can_retry():
-                    time.sleep(backoff_delay(self.attempts, self.retry_base_delay))
-                    continue
-                self._gave_up(exc)
-                raise
-
-    def _may_resend(self, exc: errors.JumpStartStreamError, delivered: bool) -> bool:
-        """Whether a broken stream may be sent again: only if nothing reached the user."""
-        return not delivered and isinstance(exc, _RETRYABLE_STREAM) and self._can_retry()
-
-    def _fail(
-        self,
-        exc: errors.JumpStartStreamError,
-        stream: LoopStream | RawStream,
-        decoder: StreamDecoder,
-    ) -> None:
-        self._gave_up(exc)
-        exc._attach(
-            endpoint_name=self.endpoint_name,
-            request_id=stream.request_id,
-            partial_text=decoder.delivered_text,
-        )
-
-    def _gave_up(self, exc: errors.JumpStartStreamError) -> None:
-        if self.attempts > 1:
-            exc.message = f"{exc.message} (gave up after {self.attempts} attempts)"
-            exc._attach()
-
-    def _can_retry(self) -> bool:
-        return self.attempts <= self.max_retries
+    @staticmethod
+    def _whole_retry(exc: BaseException, attempt: Attempt, policy: Policy) -> float:
+        """The delay before another try of a whole answer; raises when there is none."""
+        # Nothing reaches the caller before the whole body is in: a body cut short
+        # is a failed request, not a broken stream.
+        if isinstance(exc, errors.JumpStartStreamError):
+            err = exc
+            err._attach(request_id=attempt.request_id)
+        else:
+            err = policy.explain(attempt.failure(exc))
+            if isinstance(err, errors.StreamError) and not isinstance(err, errors.StreamTimeoutError):
+                err = errors.EndpointConnectionError(
+                    f"the answer could not be read: {err.message}",
+                    endpoint_name=err.endpoint_name,
+                    request_id=err.request_id,
+                )
+        delay = policy.retry_delay(err, delivered=False)
+        if delay is None:
+            policy.gave_up(err)
+            raise err from _cause(exc, err)
+        return delay
 
 
-def _decode(decoder: StreamDecoder, payloads: list[bytes]) -> list[Piece]:
-    """Decode the PayloadParts of one read, up to an error or a stop sequence."""
-    if len(payloads) == 1:
-        return decoder.feed(payloads[0])
-    batch: list[Piece] = []
-    for payload in payloads:
-        try:
-            batch.extend(decoder.feed(payload))
-        except errors.JumpStartStreamError:
-            if not batch:
-                raise
-            break  # decoder.error keeps it: raised once this batch is delivered
-        if decoder.error is not None or decoder.stopped:
-            break
-    return batch
+def _cause(exc: BaseException, err: BaseException) -> BaseException | None:
+    """What ``err`` was raised from: the original exception, unless it is ``err``."""
+    if exc is err:
+        return err.__cause__
+    return exc

@@ -70,6 +70,8 @@ class StreamDecoder:
         input_tokens: Prompt tokens reported by the container, if any.
         output_tokens: Generated tokens reported by the container, if any.
         tokens_seen: Token records received, special ones included.
+        complete: The container's closing record arrived (see ``Record.final``); a
+            stream whose format has no closing record is complete at its end.
     """
 
     __slots__ = (
@@ -80,10 +82,12 @@ class StreamDecoder:
         "_held_logprobs",
         "_lines",
         "_model_id",
+        "_open_ended",
         "_parser",
         "_special",
         "_stop",
         "_token_details",
+        "complete",
         "error",
         "finish_reason",
         "input_tokens",
@@ -113,6 +117,8 @@ class StreamDecoder:
         self._held_ids: list[int | None] = []
         self._held_logprobs: list[float | None] = []
         self.stopped = False
+        self.complete = False
+        self._open_ended = False
         self.error: JumpStartStreamError | None = None
         self.finish_reason: str | None = None
         self.input_tokens: int | None = None
@@ -182,6 +188,8 @@ class StreamDecoder:
                 record = self._parser.finish()
                 if record is not None:
                     self._take(record, pieces)
+            if self._open_ended:
+                self.complete = True  # such a format ends with the body itself
         tail = self._stop.flush()
         if tail:
             self._delivered.append(tail)
@@ -211,6 +219,11 @@ class StreamDecoder:
         return info
 
     def _take(self, record: Record, out: list[Piece]) -> None:
+        final = record.final
+        if final or record.done or record.finish_reason is not None:
+            self.complete = True
+        elif final is None:
+            self._open_ended = True
         if record.finish_reason is not None:
             self.finish_reason = record.finish_reason
         if record.input_tokens is not None:

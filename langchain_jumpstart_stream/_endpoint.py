@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
@@ -13,9 +12,10 @@ from typing_extensions import Self
 
 from . import errors
 from ._call import StreamCall
+from ._connection import Connection, ConnectionHolder
 from ._decoder import StreamDecoder
 from ._payloads import RequestSchema, build_body
-from ._transport import make_client
+from ._signing import make_client
 
 if TYPE_CHECKING:
     from mypy_boto3_sagemaker_runtime import SageMakerRuntimeClient
@@ -86,7 +86,15 @@ class EndpointSettings(BaseModel):
     """Override the SageMaker Runtime URL (for example the local emulator)."""
 
     client: Any = Field(default=None, exclude=True)
-    """A ready ``sagemaker-runtime`` boto3 client; wins over the settings above."""
+    """A ready ``sagemaker-runtime`` boto3 client; wins over the settings above. It
+    signs every request (its credentials, region, endpoint, hooks and stubs apply);
+    the package sends them with its own HTTP clients, honouring the client's config
+    (timeouts, proxies, client certificate, pool size) and ``verify`` below."""
+
+    verify: bool | str | None = None
+    """TLS verification as botocore means it: ``None`` for botocore's default
+    (``AWS_CA_BUNDLE``, the profile's ``ca_bundle``, else its CA bundle), ``False``
+    to skip it, or the path of a CA bundle file or directory."""
 
     inference_component_name: str | None = None
     """Inference component to invoke on a multi-model endpoint."""
@@ -121,6 +129,10 @@ class EndpointSettings(BaseModel):
     read_timeout: float = Field(default=60.0, gt=0)
     """Seconds to wait for the next bytes of the answer before giving up."""
 
+    timeout: float | None = Field(default=None, gt=0)
+    """Seconds the whole call may take, retries included (``None``: no limit). A
+    server that keeps sending a byte now and then ends in a ``StreamTimeoutError``."""
+
     max_line_bytes: int = Field(default=4 << 20, gt=0)
     """Longest line accepted from the stream; protects memory from a broken container.
     TGI's last event repeats the whole answer in ``generated_text``, so this must stay
@@ -135,12 +147,12 @@ class EndpointSettings(BaseModel):
     chunk lists by copying, which costs time quadratic in the stream length."""
 
     _profile: Profile = PrivateAttr()
-    _client_lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
-    _lazy_client: Any = PrivateAttr(default=None)
+    _holder: ConnectionHolder = PrivateAttr()
 
     @model_validator(mode="after")
     def _resolve_profile(self) -> EndpointSettings:
         self._profile = self._make_profile()
+        self._holder = ConnectionHolder(self._make_connection)
         return self
 
     def _make_profile(self) -> Profile:
@@ -242,20 +254,27 @@ class EndpointSettings(BaseModel):
         """The boto3 client: the one given, or one created once and shared by all calls."""
         if self.client is not None:
             return self.client  # type: ignore[no-any-return]
-        client = self._lazy_client
-        if client is None:
-            with self._client_lock:
-                client = self._lazy_client
-                if client is None:
-                    client = self._lazy_client = make_client(
-                        region_name=self.region_name,
-                        credentials_profile_name=self.credentials_profile_name,
-                        endpoint_url=self.endpoint_url,
-                        connect_timeout=self.connect_timeout,
-                        read_timeout=self.read_timeout,
-                        max_pool_connections=self.max_pool_connections,
-                    )
-        return client  # type: ignore[no-any-return]
+        return self._connection().client  # type: ignore[no-any-return]
+
+    def _connection(self) -> Connection:
+        connection = self._holder.get()
+        if self.client is not None and connection.client is not self.client:
+            self._holder = ConnectionHolder(self._make_connection)  # the field was replaced
+            connection = self._holder.get()
+        return connection
+
+    def _make_connection(self) -> Connection:
+        if self.client is not None:
+            return Connection(self.client, None, self.verify)
+        client, credentials = make_client(
+            region_name=self.region_name,
+            credentials_profile_name=self.credentials_profile_name,
+            endpoint_url=self.endpoint_url,
+            connect_timeout=self.connect_timeout,
+            read_timeout=self.read_timeout,
+            max_pool_connections=self.max_pool_connections,
+        )
+        return Connection(client, credentials, self.verify)
 
     def _custom_attributes(self) -> str | None:
         parts = [self.custom_attributes] if self.custom_attributes else []
@@ -325,14 +344,16 @@ class EndpointSettings(BaseModel):
                 model_id=model_id,
             )
 
+        holder = self._holder
         return StreamCall(
-            client=self.get_client,
-            client_ready=lambda: self.client is not None or self._lazy_client is not None,
+            connection=self._connection,
+            connection_ready=lambda: holder.ready,
             endpoint_name=self.endpoint_name,
             request=request,
             decoder=decoder,
             max_retries=self.max_retries,
             retry_base_delay=self.retry_base_delay,
+            timeout=self.timeout,
         )
 
     def _tracing_params(

@@ -69,10 +69,15 @@ class Record:
         output_tokens: Generated tokens, when reported.
         tool_calls: OpenAI ``delta.tool_calls`` entries, as sent.
         done: The OpenAI ``[DONE]`` sentinel.
+        final: The container's closing record (TGI's last event, LMI's last line,
+            a whole answer); records with a ``finish_reason`` or ``done`` are final
+            too. ``None`` for formats that have no closing record at all (LMI's
+            dynamic-batch ``outputs`` lines), whose stream ends with the body.
     """
 
     __slots__ = (
         "done",
+        "final",
         "finish_reason",
         "input_tokens",
         "logprob",
@@ -95,6 +100,7 @@ class Record:
         output_tokens: int | None = None,
         tool_calls: list[dict[str, Any]] | None = None,
         done: bool = False,
+        final: bool | None = False,
     ) -> None:
         self.text = text
         self.special = special
@@ -105,6 +111,7 @@ class Record:
         self.output_tokens = output_tokens
         self.tool_calls = tool_calls
         self.done = done
+        self.final = final
 
     def __repr__(self) -> str:
         fields = ", ".join(
@@ -173,6 +180,7 @@ def _from_token(obj: dict[str, Any], token: Any) -> Record:
         finish_reason=finish_reason if isinstance(finish_reason, str) else None,
         input_tokens=input_tokens,
         output_tokens=output_tokens,
+        final=obj.get("generated_text") is not None,  # TGI's and LMI's last line
     )
 
 
@@ -245,6 +253,7 @@ def _from_generated_text(obj: dict[str, Any]) -> Record:
         text,
         finish_reason=finish_reason if isinstance(finish_reason, str) else None,
         output_tokens=output_tokens,
+        final=True,
     )
 
 
@@ -280,7 +289,8 @@ def parse_json_record(payload: bytes | str) -> Record:
             return _from_generated_text(obj)
         outputs = obj.get("outputs")
         if isinstance(outputs, list) and outputs and isinstance(outputs[0], str):
-            return Record(outputs[0])  # LMI dynamic batching: {"outputs": ["word"]}
+            # LMI dynamic batching: {"outputs": ["word"]}, with no closing line.
+            return Record(outputs[0], final=None)
     except (TypeError, AttributeError, IndexError, KeyError) as exc:
         raise MalformedStreamError(
             f"record has an unexpected shape ({exc}): {_excerpt(payload)!r}"

@@ -1,7 +1,8 @@
 """TLS settings as botocore's ``verify`` means them, and what a TLS failure means.
 
-Both sending paths share this: the event loop's (which builds its own context) and
-botocore's (whose failures arrive wrapped in botocore and urllib3 errors).
+Both sending paths share one :class:`ssl.SSLContext` per route (see :mod:`._route`).
+Nothing is cached beyond the route that built it, so a new model or client reads
+a rotated CA bundle again.
 """
 
 from __future__ import annotations
@@ -14,37 +15,50 @@ from . import errors
 
 __all__ = ["HINT", "ssl_context", "tls_problem"]
 
-HINT = "Check the endpoint's certificate and the client's verify= setting (or AWS_CA_BUNDLE)"
+HINT = (
+    "Check the endpoint's certificate and the model's verify= setting (or AWS_CA_BUNDLE); "
+    "a boto3 client's own verify= is not visible to the package: pass it to the model"
+)
 
-_contexts: dict[bool | str, ssl.SSLContext] = {}
+def ssl_context(
+    verify: bool | str, client_cert: str | tuple[str, str] | None = None
+) -> ssl.SSLContext:
+    """A new client context verifying like botocore's ``verify`` (True, False or a CA path).
 
-
-def ssl_context(verify: bool | str) -> ssl.SSLContext:
-    """A client context verifying like botocore's ``verify`` (True, False or a CA path).
+    Args:
+        verify: ``True`` for botocore's default CA bundle, ``False`` to skip
+            verification, or the path of a CA bundle file or directory.
+        client_cert: A client certificate (path, or (certificate, key) paths).
 
     Raises:
-        ConfigurationError: The CA bundle cannot be read.
+        ConfigurationError: The CA bundle or the client certificate cannot be read.
     """
-    context = _contexts.get(verify)
-    if context is None:
-        from botocore.httpsession import get_cert_path
+    from botocore.httpsession import get_cert_path
 
-        if verify is False:
-            context = ssl.create_default_context()
-            context.check_hostname = False
-            context.verify_mode = ssl.CERT_NONE
-        else:
-            bundle = get_cert_path(verify)  # type: ignore[arg-type]  # botocore's stub says bool
-            try:
-                if bundle is not None and os.path.isdir(bundle):
-                    context = ssl.create_default_context(capath=bundle)
-                else:
-                    context = ssl.create_default_context(cafile=bundle)
-            except (OSError, ValueError) as exc:
-                raise errors.ConfigurationError(
-                    f"cannot load the CA bundle {bundle!r}: {exc}", hint=HINT
-                ) from exc
-        _contexts[verify] = context
+    if verify is False:
+        context = ssl.create_default_context()
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+    else:
+        bundle = get_cert_path(verify)  # type: ignore[arg-type]  # botocore's stub says bool
+        try:
+            if bundle is not None and os.path.isdir(bundle):
+                context = ssl.create_default_context(capath=bundle)
+            else:
+                context = ssl.create_default_context(cafile=bundle)
+        except (OSError, ValueError) as exc:
+            raise errors.ConfigurationError(
+                f"cannot load the CA bundle {bundle!r}: {exc}", hint=HINT
+            ) from exc
+    if client_cert:
+        cert, key = client_cert if isinstance(client_cert, tuple) else (client_cert, None)
+        try:
+            context.load_cert_chain(cert, key)
+        except (OSError, ssl.SSLError) as exc:
+            raise errors.ConfigurationError(
+                f"cannot load the client certificate {cert!r}: {exc.__class__.__name__}",
+                hint="Check Config(client_cert=...)",
+            ) from exc
     return context
 
 

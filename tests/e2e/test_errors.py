@@ -181,11 +181,13 @@ def test_endless_line_is_bounded(endpoint, llm) -> None:
     assert "max_line_bytes=100000" in str(err)
 
 
-def test_empty_stream_is_an_empty_answer(endpoint, llm) -> None:
+def test_empty_stream_without_a_final_record_is_incomplete(endpoint, llm, requests_to) -> None:
+    """Zero bytes is not an empty answer: no container ends a generation that way."""
     name = endpoint(stream_format="tgi", empty_stream=True)
-    chunks = list(llm(name)._stream(QUESTION))
-    assert "".join(c.text for c in chunks) == ""
-    assert chunks[-1].generation_info == {"output_tokens": 0}
+    with pytest.raises(errors.StreamInterruptedError, match="final record") as info:
+        list(llm(name, max_retries=1)._stream(QUESTION))
+    assert info.value.partial_text == ""
+    assert len(requests_to(name)) == 2  # nothing was delivered, so it was retried
 
 
 def test_no_region_is_a_configuration_error(monkeypatch) -> None:
