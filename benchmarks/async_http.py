@@ -1,6 +1,6 @@
 """Which async HTTP library should carry the signed stream: aiohttp (llhttp) or httpx (h11)?
 
-``python -m benchmarks.async_http [--json PATH]`` (about two minutes) answers it with
+``python -m benchmarks.async_http [--json PATH] [--no-pin]`` (2-3 minutes) answers it with
 figures from one run. Every request is built and signed by botocore, as the package
 does: a real ``sagemaker-runtime`` client whose last ``before-send`` handler captures
 the ``AWSPreparedRequest`` and hands botocore a dummy 200 ``AWSResponse``, so botocore
@@ -16,7 +16,9 @@ library's. A third column, ``aiohttp-64k``, is aiohttp with ``read_bufsize=64 Ki
 
 The emulator (``benchmarks._emulator``) runs in its own process and sends one
 PayloadPart per HTTP chunk per token, so only the client's CPU is counted
-(``time.process_time()`` of this process).
+(``time.process_time()`` of this process). On Linux with 2+ CPUs the client is
+pinned to one core and the emulator to another (``--no-pin`` to skip), so that the
+emulator's 64 sending threads cannot crowd the client's single thread out.
 
 1. **Bulk CPU per token**: 2,000-token unpaced streams, one at a time, for each
    library and for the reference, botocore's own sync loop in this process
@@ -25,16 +27,19 @@ PayloadPart per HTTP chunk per token, so only the client's CPU is counted
    own, so figures come with and without it (botocore's loop always includes it).
 2. **Paced CPU per token**: 8 concurrent streams at 100 tokens/s for 3 s; every
    token arrives alone, so the library's cost per socket wake-up dominates. User
-   and system time are shown apart (``os.times()``).
-3. **Event-loop lag**: 64 concurrent unpaced 3,000-token streams on one loop while a
-   heartbeat task sleeps 5 ms at a time and records how late it wakes up (p50/p99
-   pooled over the rounds, and the max). The pools' connections are opened and
-   the 64 requests signed before the heartbeat starts.
+   and system time are shown apart (``getrusage``).
+3. **Event-loop lag** with 64 concurrent streams on one loop, (a) paced at 100
+   tokens/s each and (b) unpaced, 2,000 tokens each: a heartbeat task sleeps 5 ms
+   at a time and records how late it wakes up (wall time, pooled over rounds).
+   Wall lag also counts time this process was off the CPU, so the CPU time of each
+   event-loop iteration is recorded too: the longest one is the freeze the client
+   itself causes. Connections are opened and the requests signed before the clock
+   starts; the CPU of one request (64 concurrent 2-token streams) is shown apart.
 4. **Memory**, in a fresh child process per library and mode: RSS growth (sampled)
-   over a 50k-token stream; in another child, the bytes the library holds in the
-   process while the consumer stops reading for 1 s mid-stream (tracemalloc
-   growth: per-connection buffering and backpressure), then the tracemalloc peak
-   over a second 50k-token stream.
+   over a 30k-token stream; in another child, the memory the request holds (from
+   just before it is sent) after the consumer has stopped reading for 1 s
+   mid-stream, i.e. per-connection buffering and backpressure (tracemalloc), then
+   the tracemalloc peak over a second 30k-token stream.
 
 Results, with every raw sample, go to ``benchmarks/results/async_http.json``.
 """
@@ -84,7 +89,8 @@ _OPERATION = "sagemaker-runtime.InvokeEndpointWithResponseStream"
 BULK = {"tokens": 2000, "rounds": 9, "repeats": 2}
 PACE = {"streams": 8, "tokens": 300, "rate": 100.0, "rounds": 3}
 LAG = {"streams": 64, "tokens": 2000, "beat": 0.005, "rounds": 3}
-MEMORY = {"tokens": 50_000, "stall": 1.0, "sample_every": 2048}
+LAG_PACED = {"tokens": 200, "rounds": 2}  # LAG["streams"] streams at PACE["rate"]
+MEMORY = {"tokens": 30_000, "stall": 1.0, "sample_every": 2048}
 
 
 # -- the consumer: identical for every client ------------------------------------------
@@ -449,7 +455,7 @@ class IterationClock:
     """
 
     def __init__(self) -> None:
-        self.samples: list[float] = []
+        self.samples: list[tuple[float, float]] = []  # (loop time, CPU seconds)
         self.active = False
 
     def install(self, loop: asyncio.AbstractEventLoop) -> None:
@@ -465,7 +471,7 @@ class IterationClock:
                 return
             start = clock()
             run_once()
-            samples.append(clock() - start)
+            samples.append((loop.time(), clock() - start))
 
         loop._run_once = timed  # type: ignore[attr-defined]
 
@@ -473,11 +479,12 @@ class IterationClock:
 CLOCK = IterationClock()
 
 
-async def _lag_once(client: Client, signer: Signer) -> dict[str, Any]:
-    streams, tokens = int(LAG["streams"]), int(LAG["tokens"])
+async def _lag_once(
+    client: Client, signer: Signer, endpoint: str, streams: int, tokens: int
+) -> dict[str, Any]:
     # Signed before the clock: 64 signatures in one loop iteration would be a lag
     # spike of their own (the same for every library).
-    requests = [signer.sign(FAST, tokens) for _ in range(streams)]
+    requests = [signer.sign(endpoint, tokens) for _ in range(streams)]
     gc.collect()
     beats: list[tuple[float, float]] = []
     stop = asyncio.Event()
@@ -485,20 +492,22 @@ async def _lag_once(client: Client, signer: Signer) -> dict[str, Any]:
     await asyncio.sleep(0)
     CLOCK.samples.clear()
     CLOCK.active = True
+    origin = asyncio.get_running_loop().time()
     cpu = time.process_time()
     wall = time.perf_counter()
     sinks = await asyncio.gather(
-        *(stream(client, signer, FAST, tokens, signed=req) for req in requests)
+        *(stream(client, signer, endpoint, tokens, signed=req) for req in requests)
     )
     wall = time.perf_counter() - wall
     cpu = time.process_time() - cpu
     CLOCK.active = False
-    iterations = [x * 1000 for x in CLOCK.samples]
+    iterations = [cpu_s * 1000 for _, cpu_s in CLOCK.samples]
+    worst = sorted(CLOCK.samples, key=lambda sample: -sample[1])[:10]
     stop.set()
     await beat
     delivered = sum(s.tokens for s in sinks)
     if delivered < streams * tokens * 0.9:
-        raise RuntimeError(f"{client.name}: fast streams delivered {delivered} tokens")
+        raise RuntimeError(f"{client.name}: {endpoint} streams delivered {delivered} tokens")
     lags = [lag for _, lag in beats]
     return {
         "lags_ms": lags,
@@ -510,12 +519,24 @@ async def _lag_once(client: Client, signer: Signer) -> dict[str, Any]:
         "iteration_cpu_p50_ms": median(iterations),
         "iteration_cpu_p99_ms": percentile(iterations, 99),
         "iteration_cpu_max_ms": max(iterations, default=math.nan),
-        "iteration_cpu_ms_top": sorted(iterations, reverse=True)[:10],
+        "worst_iterations": [(at - origin, cpu_s * 1000) for at, cpu_s in worst],
         "tokens_per_second": delivered / wall,
         "us_per_token_without_signing": cpu / delivered * 1e6,
         "bytes_per_piece": sum(s.bytes for s in sinks) / sum(s.reads for s in sinks),
         "wall_seconds": wall,
     }
+
+
+async def _per_request(client: Client, signer: Signer) -> float:
+    """CPU per request (send, headers, a 2-token body) for 64 concurrent requests,
+    with 64 open connections in the pool, without signing: what every stream pays once.
+    """
+    streams = int(LAG["streams"])
+    requests = [signer.sign(FAST, 2) for _ in range(streams)]
+    gc.collect()
+    cpu = time.process_time()
+    await asyncio.gather(*(stream(client, signer, FAST, 2, signed=req) for req in requests))
+    return (time.process_time() - cpu) / streams * 1e6
 
 
 def _rotations(rounds: int) -> list[list[str]]:
@@ -547,16 +568,29 @@ async def _in_process(url: str) -> dict[str, Any]:
         idle = await _idle_lag()
         for client in clients.values():  # open every connection of the pools first
             await asyncio.gather(*(stream(client, signer, FAST, 2) for _ in range(LAG["streams"])))
+        per_request: dict[str, list[float]] = {n: [] for n in LIBS}
+        for order in _rotations(3):
+            for name in order:
+                per_request[name].append(await _per_request(clients[name], signer))
+        streams = int(LAG["streams"])
+        lag_paced: dict[str, list[dict[str, Any]]] = {n: [] for n in LIBS}
+        for order in _rotations(int(LAG_PACED["rounds"])):
+            for name in order:
+                run = _lag_once(clients[name], signer, PACED, streams, int(LAG_PACED["tokens"]))
+                lag_paced[name].append(await run)
         lag: dict[str, list[dict[str, Any]]] = {n: [] for n in LIBS}
         for order in _rotations(int(LAG["rounds"])):
             for name in order:
-                lag[name].append(await _lag_once(clients[name], signer))
+                run = _lag_once(clients[name], signer, FAST, streams, int(LAG["tokens"]))
+                lag[name].append(await run)
         done("3. lag")
     return {
         "signing_us_per_request": sign_us,
         "bulk": bulk,
         "paced": paced,
         "lag": lag,
+        "lag_paced": lag_paced,
+        "request_us_without_signing": per_request,
         "idle_lag_ms": {"p50": median(idle), "p99": percentile(idle, 99), "max": max(idle)},
     }
 
@@ -672,14 +706,15 @@ def _paired(a: list[float], b: list[float]) -> float:
 
 def _rows(r: dict[str, Any]) -> list[Row]:
     bulk, paced, lag, mem = r["bulk"], r["paced"], r["lag"], r["memory"]
+    lag_paced = r["lag_paced"]
 
     def each(section: dict[str, Any], key: str) -> dict[str, float | None]:
         return {name: median([x[key] for x in section[name]]) for name in LIBS}
 
-    def pooled(pct: float | None) -> dict[str, float | None]:
+    def pooled(section: dict[str, Any], pct: float | None) -> dict[str, float | None]:
         out: dict[str, float | None] = {}
         for name in LIBS:
-            lags = [x for run in lag[name] for x in run["lags_ms"]]
+            lags = [x for run in section[name] for x in run["lags_ms"]]
             out[name] = max(lags) if pct is None else percentile(lags, pct)
         return out
 
@@ -714,15 +749,30 @@ def _rows(r: dict[str, Any]) -> list[Row]:
         Row("2. paced user CPU/token", each(paced, "user_us_per_token"), "us"),
         Row("2. paced system CPU/token", each(paced, "system_us_per_token"), "us"),
         Row("2. paced body pieces/token", each(paced, "pieces_per_token"), ""),
-        Row("3. loop lag p50 (pooled)", pooled(50), "ms"),
-        Row("3. loop lag p99 (pooled)", pooled(99), "ms"),
-        Row("3. loop lag max", pooled(None), "ms"),
-        Row("3. loop lag max, median of rounds", each(lag, "lag_max_ms"), "ms"),
-        Row("3. loop iteration CPU p99", each(lag, "iteration_cpu_p99_ms"), "ms"),
-        Row("3. loop iteration CPU max", each(lag, "iteration_cpu_max_ms"), "ms"),
-        Row("3. 64 streams: CPU/token", each(lag, "us_per_token_without_signing"), "us"),
-        Row("3. 64 streams: tokens/s", each(lag, "tokens_per_second"), "tok/s"),
-        Row("3. 64 streams: bytes/piece", each(lag, "bytes_per_piece"), "B"),
+        Row(
+            "3. CPU/request, 64 at once, w/o signing",
+            {n: median(v) for n, v in r["request_us_without_signing"].items()},
+            "us",
+        ),
+        Row("3a. 64 paced: loop lag p50", pooled(lag_paced, 50), "ms"),
+        Row("3a. 64 paced: loop lag p99", pooled(lag_paced, 99), "ms"),
+        Row("3a. 64 paced: loop lag max", pooled(lag_paced, None), "ms"),
+        Row("3a. 64 paced: iteration CPU max", each(lag_paced, "iteration_cpu_max_ms"), "ms"),
+        Row("3a. 64 paced: CPU/token", each(lag_paced, "us_per_token_without_signing"), "us"),
+        Row(
+            f"3a. 64 paced: tokens/s (of {LAG['streams'] * PACE['rate']:,.0f})",
+            each(lag_paced, "tokens_per_second"),
+            "tok/s",
+        ),
+        Row("3b. 64 unpaced: loop lag p50", pooled(lag, 50), "ms"),
+        Row("3b. 64 unpaced: loop lag p99", pooled(lag, 99), "ms"),
+        Row("3b. 64 unpaced: loop lag max", pooled(lag, None), "ms"),
+        Row("3b. 64 unpaced: lag max, round median", each(lag, "lag_max_ms"), "ms"),
+        Row("3b. 64 unpaced: iteration CPU p99", each(lag, "iteration_cpu_p99_ms"), "ms"),
+        Row("3b. 64 unpaced: iteration CPU max", each(lag, "iteration_cpu_max_ms"), "ms"),
+        Row("3b. 64 unpaced: CPU/token", each(lag, "us_per_token_without_signing"), "us"),
+        Row("3b. 64 unpaced: tokens/s", each(lag, "tokens_per_second"), "tok/s"),
+        Row("3b. 64 unpaced: bytes/piece", each(lag, "bytes_per_piece"), "B"),
     ]
     for key, label, unit in (
         ("rss_growth_mb", "4. RSS growth, long stream", "MB"),
@@ -783,8 +833,11 @@ def print_table(r: dict[str, Any]) -> list[Row]:
         f"1: {BULK['rounds']} rounds x {BULK['repeats']} streams x {BULK['tokens']} tokens,"
         f" rotating order; ratios are medians of per-round ratios."
         f" 2: {PACE['streams']} streams x {PACE['tokens']} tokens at {PACE['rate']:.0f}/s,"
-        f" {PACE['rounds']} rounds. 3: {LAG['streams']} unpaced streams x {LAG['tokens']}"
-        f" tokens, {LAG['beat'] * 1000:.0f} ms heartbeat, {LAG['rounds']} rounds."
+        f" {PACE['rounds']} rounds. 3a: {LAG['streams']} streams x {LAG_PACED['tokens']}"
+        f" tokens at {PACE['rate']:.0f}/s, {LAG_PACED['rounds']} rounds."
+        f" 3b: {LAG['streams']} unpaced streams x {LAG['tokens']} tokens, {LAG['rounds']}"
+        f" rounds; {LAG['beat'] * 1000:.0f} ms heartbeat (wall lag, pooled over rounds);"
+        f" iteration CPU = process time of one event-loop iteration (median of rounds)."
         f" 4: {MEMORY['tokens']:,}-token stream, fresh child per library and mode."
         f" A body piece is one item of iter_any()/aiter_raw()."
         f" {SMALL}: aiohttp with read_bufsize={SMALL_BUFSIZE // 1024} KiB."
@@ -845,7 +898,13 @@ def main(argv: list[str] | None = None) -> None:
     rows = print_table(results)
     results = {
         "table": [asdict(row) for row in rows],
-        "parameters": {"bulk": BULK, "paced": PACE, "lag": LAG, "memory": MEMORY},
+        "parameters": {
+            "bulk": BULK,
+            "paced": PACE,
+            "lag": LAG,
+            "lag_paced": LAG_PACED,
+            "memory": MEMORY,
+        },
         "aiohttp_small_read_bufsize": SMALL_BUFSIZE,
         "versions": _versions(),
         "event_loop": "asyncio default (selector) event loop",

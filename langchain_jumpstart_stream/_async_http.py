@@ -90,6 +90,7 @@ class _LoopSession:
             trust_env=False,  # the route already chose the proxy as botocore would
             timeout=aiohttp.ClientTimeout(total=None),
             raise_for_status=False,
+            read_bufsize=16384,
         )
         self._closer = self._close_at_shutdown()
 

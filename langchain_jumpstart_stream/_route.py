@@ -41,10 +41,13 @@ class Route:
         connect_timeout: float = 60.0,
         read_timeout: float = 60.0,
     ) -> None:
-        config = client.meta.config
-        self.connect_timeout: float = float(config.connect_timeout or connect_timeout)
-        self.read_timeout: float = float(config.read_timeout or read_timeout)
-        self.max_connections: int = int(config.max_pool_connections or 10)
+        # A stand-in client without botocore's config gets botocore's defaults.
+        config = getattr(getattr(client, "meta", None), "config", None)
+        self.connect_timeout: float = float(
+            getattr(config, "connect_timeout", None) or connect_timeout
+        )
+        self.read_timeout: float = float(getattr(config, "read_timeout", None) or read_timeout)
+        self.max_connections: int = int(getattr(config, "max_pool_connections", None) or 10)
         self.tcp_keepalive: bool = bool(getattr(config, "tcp_keepalive", False))
         self._proxies: Mapping[str, str] | None = getattr(config, "proxies", None)
         self._client_cert: Any = getattr(config, "client_cert", None)

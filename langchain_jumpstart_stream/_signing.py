@@ -188,13 +188,11 @@ class Signer:
         self._credentials = credentials
         self._own = credentials is not None
         events = getattr(getattr(client, "meta", None), "events", None)
-        if events is None:
-            raise errors.ConfigurationError(
-                "the client has no botocore event system",
-                hint="Pass a boto3 'sagemaker-runtime' client, or none",
-            )
-        # Last, so that any other hook's answer (a stub's) comes first and wins.
-        events.register_last("before-send.sagemaker-runtime", _take_signed_request, _HOOK_ID)
+        # A stand-in object without botocore's events answers every call itself.
+        self._stand_in = events is None
+        if events is not None:
+            # Last, so that any other hook's answer (a stub's) comes first and wins.
+            events.register_last("before-send.sagemaker-runtime", _take_signed_request, _HOOK_ID)
 
     def sign(
         self, operation: str, params: Mapping[str, Any], endpoint_name: str
@@ -219,7 +217,7 @@ class Signer:
             _taking.reset(token)
         headers = response.get("ResponseMetadata", {}).get("HTTPHeaders", {})
         request = taken.request
-        if request is None or _MARKER not in headers:
+        if self._stand_in or request is None or _MARKER not in headers:
             return response  # another hook answered
         body = request.body or b""
         if hasattr(body, "read"):
@@ -234,6 +232,8 @@ class Signer:
         self, operation: str, params: Mapping[str, Any], endpoint_name: str
     ) -> Signed | Mapping[str, Any]:
         """:meth:`sign` without blocking the event loop on credentials."""
+        if self._stand_in:
+            return self.sign(operation, params, endpoint_name)
         if not self._own:
             # A user's client may fetch credentials (STS, IMDS, SSO) while signing.
             return await asyncio.to_thread(self.sign, operation, params, endpoint_name)

@@ -96,6 +96,14 @@ class SyncHTTP:
         )
         return SyncResponse(response)
 
+    def close_idle(self) -> None:
+        """Close the idle pooled connections; connections in use stay open."""
+        for manager in list(self._managers.values()):
+            for key in list(manager.pools.keys()):
+                pool = manager.pools.get(key)
+                if pool is not None:
+                    pool.close()
+
     def _manager(self, proxy: str | None) -> Any:
         manager = self._managers.get(proxy)
         if manager is None:

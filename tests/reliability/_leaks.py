@@ -94,33 +94,19 @@ class NoLeaks:
         now = open_fds()
         return {fd: t for fd, t in now.items() if self.before.get(fd) != t}
 
-    def check(self, *clients: Any, timeout: float = 10.0) -> None:
+    def check(self, *models: Any, timeout: float = 10.0) -> None:
         """Wait for worker threads to end and new descriptors to close.
 
         Args:
-            clients: boto3 clients whose idle pooled connections to close first. A
-                stream read to its end hands its connection back to the pool for
-                reuse, which is right; only a connection still checked out (never
-                closed nor returned) is a leak, and closing the pools leaves those.
+            models: Models whose idle pooled connections to close first. A stream
+                read to its end hands its connection back to the pool for reuse,
+                which is right; only a connection still checked out (never closed
+                nor returned) is a leak, and closing idle ones leaves those.
             timeout: Seconds to wait.
         """
-        for client in clients:
-            close_idle_connections(client)
+        for model in models:
+            model._connection().http.close_idle()
         assert wait_until(lambda: not worker_threads(), timeout), worker_threads()
         if not wait_until(lambda: not self.new_fds(), timeout):
             leaked = describe(self.new_fds())
             raise AssertionError(f"descriptors left open: {leaked}")
-
-
-def close_idle_connections(client: Any) -> None:
-    """Close the connections idle in a boto3 client's urllib3 pools, and only those.
-
-    ``client.close()`` is not enough: with urllib3 2.x, ``PoolManager.clear()`` only
-    forgets its pools and leaves their sockets to the garbage collector.
-    """
-    session = client._endpoint.http_session
-    for manager in (session._manager, *session._proxy_managers.values()):
-        for key in list(manager.pools.keys()):
-            pool = manager.pools.get(key)
-            if pool is not None:
-                pool.close()  # drains the idle queue; checked-out connections stay open

@@ -251,7 +251,7 @@ def test_fault(emulator: Emulator, llm, chat, fault_id: str, kind: str, mode: st
         assert request.done.wait(10), "the emulator is still serving the request"
     if fault.client_hangs_up:
         assert requests[-1].client_disconnected
-    leaks.check(model.get_client())
+    leaks.check(model)
 
 
 def _text_of(chunk: Any) -> str:
@@ -276,7 +276,8 @@ def _check_message(
     if err.partial_text:
         assert f"{len(err.partial_text)} characters were delivered" in text
     if isinstance(err, errors.StreamInterruptedError | errors.StreamTimeoutError):
-        assert err.__cause__ is not None  # the network error is chained, not lost
+        if "final record" not in text:  # a clean end without one has no cause to chain
+            assert err.__cause__ is not None  # the network error is chained, not lost
 
 
 MAX_LINE = 256 * 1024
@@ -297,7 +298,13 @@ def test_endless_line_memory_stays_near_max_line_bytes(emulator: Emulator, llm, 
         endless, EndpointConfig(stream_format="jsonlines", endless_line_bytes=ENDLESS)
     )
     client = llm(warm).get_client()
-    llm(warm, client=client).invoke(QUESTION)  # botocore's lazy loading, outside the window
+    # One-time costs (botocore's lazy loading, importing the HTTP client) stay outside
+    # the window: warm up the same way the measured call runs.
+    warm_model = llm(warm, client=client)
+    if mode == "sync":
+        warm_model.invoke(QUESTION)
+    else:
+        asyncio.run(warm_model.ainvoke(QUESTION))
     model = llm(endless, client=client, max_line_bytes=MAX_LINE)
     handler = Chunks()
 

@@ -20,6 +20,7 @@ from langchain_jumpstart_stream.errors import (
     FrameError,
     JumpStartStreamError,
     MalformedStreamError,
+    StreamInterruptedError,
 )
 
 from ._strategies import CRC_VALID_GARBAGE, VALID_FRAMES, container_garbage, cuts
@@ -117,9 +118,17 @@ class _StubClient:
 
 
 def test_a_client_whose_body_is_already_decoded() -> None:
-    parts = [b'data:{"token":{"id":1,"text":"Hello","special":false}}\n\n']
+    parts = [
+        b'data:{"token":{"id":1,"text":"Hello","special":false}}\n\n',
+        b'data:{"token":{"id":2,"text":"</s>","special":true},"generated_text":"Hello"}\n\n',
+    ]
     llm = JumpStartLLM(endpoint_name="stubbed", client=_StubClient(parts))
     assert llm.invoke("hi") == "Hello"
+    # Without TGI's final event the same answer is incomplete, whoever delivered it.
+    cut = JumpStartLLM(endpoint_name="stubbed", client=_StubClient(parts[:1]), max_retries=0)
+    with pytest.raises(StreamInterruptedError, match="final record") as info:
+        cut.invoke("hi")
+    assert info.value.partial_text == "Hello"
 
 
 TOKEN_FRAME_PAYLOAD = b'data:{"token":{"id":1,"text":"Hello","special":false}}\n\n'
