@@ -191,8 +191,10 @@ class Signer:
         # A stand-in object without botocore's events answers every call itself.
         self._stand_in = events is None
         if events is not None:
-            # Last, so that any other hook's answer (a stub's) comes first and wins.
-            events.register_last("before-send.sagemaker-runtime", _take_signed_request, _HOOK_ID)
+            # On the least specific name and last, so that every other hook runs first
+            # and a stub's answer wins: botocore calls handlers of more specific names
+            # first, and moto's mock_aws answers from a plain "before-send" handler.
+            events.register_last("before-send", _take_signed_request, _HOOK_ID)
 
     def sign(
         self, operation: str, params: Mapping[str, Any], endpoint_name: str

@@ -1,4 +1,4 @@
-"""Async calls sign, send and read on the event loop: TLS, threads, fairness, fallbacks.
+"""botocore signs, urllib3 (sync) or aiohttp (async) sends: TLS, threads, stubs, retries.
 
 Everything goes through real boto3 and the emulator (over HTTPS where it matters),
 so the request botocore signed is the one the emulator checks and answers.
@@ -53,8 +53,14 @@ def ca_file(ca: Any, tmp_path_factory: pytest.TempPathFactory) -> str:
 
 
 def _llm(emu: Emulator, *, verify: bool | str | None, **kwargs: Any) -> JumpStartLLM:
+    # A boto3 client's own verify= is not visible through botocore's public API: the
+    # model's field says how the package's HTTP clients verify.
     return JumpStartLLM(
-        endpoint_name="tgi", client=emu.client(verify=verify), max_retries=0, **kwargs
+        endpoint_name="tgi",
+        client=emu.client(verify=verify),
+        verify=verify,
+        max_retries=0,
+        **kwargs,
     )
 
 
@@ -67,13 +73,12 @@ def _stream_in(mode: str, llm: JumpStartLLM) -> list[str]:
     return list(llm.stream(QUESTION)) if mode == "sync" else asyncio.run(_astream(llm))
 
 
-def test_async_stream_over_tls(tls_emulator: Emulator, ca_file: str) -> None:
+def test_streams_over_tls(tls_emulator: Emulator, ca_file: str) -> None:
     assert tls_emulator.url.startswith("https://")
     llm = _llm(tls_emulator, verify=ca_file)
     tokens = asyncio.run(_astream(llm))
     assert "".join(tokens) == WEBSITE_ANSWER
     assert len(tokens) > 20
-    # The same client streams synchronously too (botocore's TLS, our frame reader).
     assert "".join(llm.stream(QUESTION)) == WEBSITE_ANSWER
 
 
@@ -107,8 +112,8 @@ def test_async_streams_start_no_threads(endpoint, llm) -> None:
     before = set(threading.enumerate())
     texts = asyncio.run(run())
     assert texts == [WEBSITE_ANSWER] * 8
-    ours = {t.name for t in seen - before if t.name.startswith("jumpstart-stream")}
-    assert not ours, ours
+    started = {t.name for t in seen - before if "process_request" not in t.name}  # emulator
+    assert not started, started
 
 
 async def _collect(model: JumpStartLLM, seen: set[threading.Thread]) -> str:
@@ -204,23 +209,40 @@ def test_expiring_credentials_refresh_off_the_loop(emulator: Emulator, endpoint)
     assert loop_thread not in refreshed_in
 
 
-def test_a_configured_proxy_is_honoured(emulator: Emulator, endpoint) -> None:
-    """Proxies are botocore's job: an async call must not bypass them."""
+@pytest.mark.parametrize("mode", ["sync", "async"])
+def test_a_configured_proxy_is_honoured(emulator: Emulator, endpoint, mode: str) -> None:
+    """The client's Config(proxies=...) is where the package's HTTP clients send."""
     name = endpoint(stream_format="tgi")
     client = boto3.Session(region_name="us-east-1").client(
         "sagemaker-runtime",
         endpoint_url=emulator.url,
         # Nothing listens on port 9 (discard): going through it must fail.
-        config=Config(
-            proxies={"http": "http://127.0.0.1:9"},
-            retries={"total_max_attempts": 1, "mode": "standard"},
-            connect_timeout=2,
-        ),
+        config=Config(proxies={"http": "http://127.0.0.1:9"}, connect_timeout=2),
     )
     model = JumpStartLLM(endpoint_name=name, client=client, max_retries=0)
     with pytest.raises(errors.EndpointConnectionError):
-        asyncio.run(_astream(model))
+        _stream_in(mode, model)
     assert not [r for r in emulator.requests if r.endpoint == name]
+
+
+@pytest.mark.parametrize("mode", ["sync", "async"])
+def test_an_environment_proxy_is_honoured_and_no_proxy_bypasses_it(
+    emulator: Emulator, endpoint, mode: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    name = endpoint(stream_format="tgi")
+    monkeypatch.setenv("HTTP_PROXY", "http://127.0.0.1:9")
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+    model = JumpStartLLM(
+        endpoint_name=name, endpoint_url=emulator.url, region_name="us-east-1", max_retries=0
+    )
+    with pytest.raises(errors.EndpointConnectionError):
+        _stream_in(mode, model)
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1")
+    fresh = JumpStartLLM(
+        endpoint_name=name, endpoint_url=emulator.url, region_name="us-east-1", max_retries=0
+    )
+    assert "".join(_stream_in(mode, fresh)) == WEBSITE_ANSWER
 
 
 @pytest.mark.parametrize("mode", ["sync", "async"])
@@ -236,8 +258,9 @@ def test_missing_credentials_say_so(
     assert "credentials" in str(info.value)
 
 
-def test_a_before_send_hook_that_answers_is_used(emulator: Emulator, endpoint) -> None:
-    """Stubs such as moto answer in ``before-send``; their answer wins over ours."""
+@pytest.mark.parametrize("mode", ["sync", "async"])
+def test_a_before_send_hook_that_answers_is_used(emulator: Emulator, endpoint, mode: str) -> None:
+    """A user's hook (or a stub's) that answers in ``before-send`` wins over ours."""
     from botocore.httpsession import URLLib3Session
 
     name = endpoint(stream_format="tgi")
@@ -250,13 +273,13 @@ def test_a_before_send_hook_that_answers_is_used(emulator: Emulator, endpoint) -
         return sender.send(request)
 
     model = JumpStartLLM(endpoint_name=name, client=client, max_retries=0)
-    # A first call sets our own hook up; the stub's, registered after it, still wins.
-    assert "".join(asyncio.run(_astream(model))) == WEBSITE_ANSWER
+    # A first call sets our own hook up; the user's, registered after it, still wins.
+    assert "".join(_stream_in(mode, model)) == WEBSITE_ANSWER
     client.meta.events.register(
         "before-send.sagemaker-runtime.InvokeEndpointWithResponseStream", answer
     )
     try:
-        text = "".join(asyncio.run(_astream(model)))
+        text = "".join(_stream_in(mode, model))
     finally:
         sender.close()
     assert text == WEBSITE_ANSWER
@@ -264,23 +287,76 @@ def test_a_before_send_hook_that_answers_is_used(emulator: Emulator, endpoint) -
     assert len([r for r in emulator.requests if r.endpoint == name]) == 2
 
 
-def test_a_client_certificate_leaves_sending_to_botocore(
-    emulator: Emulator, endpoint, tmp_path: Path
-) -> None:
-    """Client certificates are botocore's job: the call goes through it, in a thread."""
-    name = endpoint(stream_format="tgi", tokens_per_second=200)  # the reader lives ~1 s
-    cert = tmp_path / "client.pem"  # never read: the emulator speaks plain HTTP
-    client = boto3.Session(region_name="us-east-1").client(
-        "sagemaker-runtime",
-        endpoint_url=emulator.url,
-        config=Config(client_cert=str(cert), retries={"total_max_attempts": 1}),
+@pytest.mark.parametrize("mode", ["sync", "async"])
+def test_moto_mock_aws_is_honoured_and_nothing_leaves(mode: str) -> None:
+    """Under moto's in-process mock, no request reaches a socket: moto answers."""
+    moto = pytest.importorskip("moto")
+    from moto.sagemakerruntime.models import sagemakerruntime_backends
+
+    with moto.mock_aws():
+        backend = sagemakerruntime_backends["123456789012"]["us-east-1"]
+        backend.results_queue.append(
+            ('[{"generated_text": "from moto"}]', "application/json", "AllTraffic", "")
+        )
+        model = JumpStartLLM(
+            endpoint_name="mocked", region_name="us-east-1", streaming=False, max_retries=0
+        )
+        # pytest-socket allows loopback only: the real AWS host would be refused loudly.
+        out = model.invoke(QUESTION) if mode == "sync" else asyncio.run(model.ainvoke(QUESTION))
+    assert out == "from moto"
+
+
+@pytest.mark.parametrize("mode", ["sync", "async"])
+def test_botocore_stubber_is_honoured(mode: str) -> None:
+    import io
+
+    from botocore.response import StreamingBody
+    from botocore.stub import Stubber
+
+    client = boto3.client("sagemaker-runtime", region_name="us-east-1")
+    body = b'[{"generated_text": "from the stubber"}]'
+    model = JumpStartLLM(endpoint_name="stubbed", client=client, streaming=False, max_retries=0)
+    with Stubber(client) as stubber:
+        stubber.add_response(
+            "invoke_endpoint",
+            {"Body": StreamingBody(io.BytesIO(body), len(body)), "ContentType": "application/json"},
+        )
+        stubber.add_client_error(
+            "invoke_endpoint", service_error_code="ThrottlingException", http_status_code=400
+        )
+        run = (lambda: model.invoke(QUESTION)) if mode == "sync" else (
+            lambda: asyncio.run(model.ainvoke(QUESTION))
+        )
+        assert run() == "from the stubber"
+        with pytest.raises(errors.EndpointThrottledError):
+            run()
+        stubber.assert_no_pending_responses()
+
+
+def test_a_client_certificate_is_presented(tmp_path: Path, ca: Any) -> None:
+    """Config(client_cert=...) reaches both HTTP clients: a server that demands one serves."""
+    server_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("127.0.0.1").configure_cert(server_context)
+    ca.configure_trust(server_context)
+    server_context.verify_mode = ssl.CERT_REQUIRED
+    client_pem = tmp_path / "client.pem"
+    ca.issue_cert("client@example.com").private_key_and_cert_chain_pem.write_to_path(
+        str(client_pem)
     )
-    model = JumpStartLLM(endpoint_name=name, client=client, max_retries=0)
-    seen: set[threading.Thread] = set()
-    before = set(threading.enumerate())
-    text = asyncio.run(_collect(model, seen))
-    assert text == WEBSITE_ANSWER
-    assert "jumpstart-stream" in {t.name for t in seen - before}, "read by the event loop"
+    ca_pem = tmp_path / "ca.pem"
+    ca.cert_pem.write_to_path(str(ca_pem))
+    with Emulator(
+        endpoints={"tgi": EndpointConfig(stream_format="tgi")}, ssl_context=server_context
+    ) as emu:
+        client = boto3.Session(region_name="us-east-1").client(
+            "sagemaker-runtime", endpoint_url=emu.url, config=Config(client_cert=str(client_pem))
+        )
+        model = JumpStartLLM(endpoint_name="tgi", client=client, verify=str(ca_pem), max_retries=0)
+        assert "".join(model.stream(QUESTION)) == WEBSITE_ANSWER
+        assert "".join(asyncio.run(_astream(model))) == WEBSITE_ANSWER
+        bare = JumpStartLLM(endpoint_name="tgi", client=emu.client(), verify=str(ca_pem), max_retries=0)
+        with pytest.raises(errors.JumpStartStreamError):  # no certificate: refused
+            list(bare.stream(QUESTION))
 
 
 def test_whole_answers_are_fetched_at_once_without_threads(
@@ -383,7 +459,9 @@ def test_streams_on_uvloop(tls_emulator: Emulator, ca_file: str) -> None:
 
     uvloop = pytest.importorskip("uvloop")
     llm = _llm(tls_emulator, verify=ca_file)
-    whole = JumpStartLLM(endpoint_name="tgi", client=llm.get_client(), streaming=False)
+    whole = JumpStartLLM(
+        endpoint_name="tgi", client=llm.get_client(), verify=ca_file, streaming=False
+    )
     loops: list[weakref.ref[asyncio.AbstractEventLoop]] = []
 
     async def run() -> list[str]:
@@ -404,12 +482,15 @@ def test_streams_on_uvloop(tls_emulator: Emulator, ca_file: str) -> None:
     assert loops[0]() is None
 
 
-def test_async_calls_are_retried_by_max_retries_alone(emulator: Emulator, endpoint) -> None:
-    """As the README says: botocore's own retries apply to sync calls only."""
+@pytest.mark.parametrize("mode", ["sync", "async"])
+def test_retries_are_max_retries_alone_even_with_a_users_client(
+    emulator: Emulator, endpoint, mode: str
+) -> None:
+    """botocore never sends, so its own retry settings never multiply with ours."""
     client = boto3.Session(region_name="us-east-1").client(
         "sagemaker-runtime",
         endpoint_url=emulator.url,
-        config=Config(retries={"total_max_attempts": 3, "mode": "standard"}),
+        config=Config(retries={"total_max_attempts": 5, "mode": "standard"}),
     )
     failing_once = {"http_errors": [(503, "ServiceUnavailable", "busy")]}
 
@@ -418,45 +499,11 @@ def test_async_calls_are_retried_by_max_retries_alone(emulator: Emulator, endpoi
 
     name = endpoint(stream_format="tgi", **failing_once)
     model = JumpStartLLM(endpoint_name=name, client=client, max_retries=0)
-    assert "".join(model.stream(QUESTION)) == WEBSITE_ANSWER  # botocore retried
-    assert sent(name) == 2
-
-    name = endpoint(stream_format="tgi", **failing_once)
-    model = JumpStartLLM(endpoint_name=name, client=client, max_retries=0)
     with pytest.raises(errors.EndpointServiceError):
-        asyncio.run(_astream(model))
+        _stream_in(mode, model)
     assert sent(name) == 1
 
     name = endpoint(stream_format="tgi", **failing_once)
     model = JumpStartLLM(endpoint_name=name, client=client, max_retries=1, retry_base_delay=0)
-    assert "".join(asyncio.run(_astream(model))) == WEBSITE_ANSWER
+    assert "".join(_stream_in(mode, model)) == WEBSITE_ANSWER
     assert sent(name) == 2
-
-
-def test_botocore_socket_options_reach_our_connections(emulator: Emulator, endpoint) -> None:
-    """``Config(tcp_keepalive=True)`` sets SO_KEEPALIVE on the loop's connections too."""
-    import socket
-
-    from langchain_jumpstart_stream import _http
-
-    name = endpoint(stream_format="tgi")
-    client = boto3.Session(region_name="us-east-1").client(
-        "sagemaker-runtime",
-        endpoint_url=emulator.url,
-        config=Config(tcp_keepalive=True, retries={"total_max_attempts": 1}),
-    )
-    model = JumpStartLLM(endpoint_name=name, client=client, max_retries=0)
-
-    async def run() -> list[int]:
-        assert "".join(await _astream(model)) == WEBSITE_ANSWER
-        pool = _http._pools[asyncio.get_running_loop()]
-        socks = [
-            conn.transport.get_extra_info("socket")
-            for conns in pool.idle.values()
-            for conn in conns
-            if conn.transport is not None
-        ]
-        return [s.getsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE) for s in socks]
-
-    flags = asyncio.run(run())
-    assert flags and all(flags), flags
