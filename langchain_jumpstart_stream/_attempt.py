@@ -74,10 +74,7 @@ class Attempt:
             StreamError: The stream is corrupt or reports an error, before any piece
                 of this read could be decoded.
         """
-        if isinstance(data, list):
-            payloads = data
-        else:
-            payloads = self._payloads(data)
+        payloads = data if isinstance(data, list) else self._payloads(data)
         batch = self._decode(payloads)
         if batch:
             self.delivered = True
@@ -214,9 +211,9 @@ class Policy:
         """Seconds to wait before trying again, or ``None`` to give up with ``err``."""
         if delivered or self.attempts > self._max:
             return None
-        retryable = (
-            isinstance(err, errors.EndpointRequestError) and err.retryable
-        ) or isinstance(err, _RETRYABLE_STREAM)
+        retryable = (isinstance(err, errors.EndpointRequestError) and err.retryable) or isinstance(
+            err, _RETRYABLE_STREAM
+        )
         if not retryable:
             return None
         delay = backoff_delay(self.attempts, self._base)

@@ -152,7 +152,11 @@ def _is_timeout(exc: BaseException) -> bool:
         return True
     if isinstance(exc, ConnectTimeoutError):
         return True
-    return type(exc).__name__ in ("ServerTimeoutError", "ConnectionTimeoutError", "SocketTimeoutError")
+    return type(exc).__name__ in (
+        "ServerTimeoutError",
+        "ConnectionTimeoutError",
+        "SocketTimeoutError",
+    )
 
 
 def translate_send_error(

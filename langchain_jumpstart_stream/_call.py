@@ -69,7 +69,10 @@ class StreamCall:
                 was delivered.
         """
         policy = self._policy()
-        transport_errors = sync_transport_errors()
+        catch: tuple[type[BaseException], ...] = (
+            errors.JumpStartStreamError,
+            *sync_transport_errors(),
+        )
         while True:
             attempt = Attempt(self.decoder(), self.endpoint_name)
             answer = None
@@ -92,8 +95,8 @@ class StreamCall:
                     yield batch
                 if attempt.error is not None:
                     raise attempt.error
-                return
-            except (errors.JumpStartStreamError, *transport_errors) as exc:
+                return  # noqa: TRY300 - the except clause decides whether to retry
+            except catch as exc:
                 err = policy.explain(attempt.failure(exc))
                 delay = policy.retry_delay(err, attempt.delivered)
                 if delay is None:
@@ -108,7 +111,10 @@ class StreamCall:
     async def abatches(self) -> AsyncGenerator[list[Piece], None]:
         """:meth:`batches` for asyncio: signed, sent and read on the event loop."""
         policy = self._policy()
-        transport_errors = async_transport_errors()
+        catch: tuple[type[BaseException], ...] = (
+            errors.JumpStartStreamError,
+            *async_transport_errors(),
+        )
         connection = await self._aconnection()
         while True:
             attempt = Attempt(self.decoder(), self.endpoint_name)
@@ -132,8 +138,8 @@ class StreamCall:
                     yield batch
                 if attempt.error is not None:
                     raise attempt.error
-                return
-            except (errors.JumpStartStreamError, *transport_errors) as exc:
+                return  # noqa: TRY300 - the except clause decides whether to retry
+            except catch as exc:
                 err = policy.explain(attempt.failure(exc))
                 delay = policy.retry_delay(err, attempt.delivered)
                 if delay is None:
@@ -153,7 +159,10 @@ class StreamCall:
             StreamError: The answer is not a valid record.
         """
         policy = self._policy()
-        transport_errors = sync_transport_errors()
+        catch: tuple[type[BaseException], ...] = (
+            errors.JumpStartStreamError,
+            *sync_transport_errors(),
+        )
         while True:
             attempt = Attempt(self.decoder(), self.endpoint_name)
             answer = None
@@ -163,7 +172,7 @@ class StreamCall:
                 attempt.opened(answer.request_id)
                 body = answer.body if isinstance(answer, Answered) else answer.read_all()
                 return self._whole_answer(body, attempt), attempt.request_id
-            except (errors.JumpStartStreamError, *transport_errors) as exc:
+            except catch as exc:
                 delay = self._whole_retry(exc, attempt, policy)
                 time.sleep(delay)
             finally:
@@ -174,7 +183,10 @@ class StreamCall:
     async def acomplete(self) -> tuple[list[Piece], str | None]:
         """:meth:`complete` for asyncio, sent and read on the event loop."""
         policy = self._policy()
-        transport_errors = async_transport_errors()
+        catch: tuple[type[BaseException], ...] = (
+            errors.JumpStartStreamError,
+            *async_transport_errors(),
+        )
         connection = await self._aconnection()
         while True:
             attempt = Attempt(self.decoder(), self.endpoint_name)
@@ -185,7 +197,7 @@ class StreamCall:
                 attempt.opened(answer.request_id)
                 body = answer.body if isinstance(answer, Answered) else await answer.read_all()
                 return self._whole_answer(body, attempt), attempt.request_id
-            except (errors.JumpStartStreamError, *transport_errors) as exc:
+            except catch as exc:
                 delay = self._whole_retry(exc, attempt, policy)
                 await asyncio.sleep(delay)
             finally:
@@ -221,7 +233,9 @@ class StreamCall:
             err._attach(request_id=attempt.request_id)
         else:
             err = policy.explain(attempt.failure(exc))
-            if isinstance(err, errors.StreamError) and not isinstance(err, errors.StreamTimeoutError):
+            if isinstance(err, errors.StreamError) and not isinstance(
+                err, errors.StreamTimeoutError
+            ):
                 err = errors.EndpointConnectionError(
                     f"the answer could not be read: {err.message}",
                     endpoint_name=err.endpoint_name,

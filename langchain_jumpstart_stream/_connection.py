@@ -69,7 +69,8 @@ class Answered:
         self.body = b""
         body = response.get("Body")
         if operation != STREAM:
-            self.body = body.read() if hasattr(body, "read") else bytes(body or b"")
+            read = getattr(body, "read", None)
+            self.body = read() if read is not None else bytes(body or b"")
             return
         from botocore.exceptions import EventStreamError
 
@@ -132,9 +133,10 @@ class Connection:
         if not isinstance(signed, Signed):
             return Answered(signed, operation, endpoint_name)
         read_timeout = policy.read_timeout(self.route.read_timeout)
+        failures: tuple[type[BaseException], ...] = (*sync_transport_errors(), ValueError)
         try:
             response = self.http.send(signed, read_timeout=read_timeout)
-        except sync_transport_errors() + (ValueError,) as exc:
+        except failures as exc:
             raise translate_send_error(exc, endpoint_name, started=False) from exc
         if response.status < 300:
             return response
@@ -156,11 +158,12 @@ class Connection:
         if not isinstance(signed, Signed):
             return await asyncio.to_thread(Answered, signed, operation, endpoint_name)
         read_timeout = policy.read_timeout(self.route.read_timeout)
+        failures: tuple[type[BaseException], ...] = (*async_transport_errors(), ValueError)
         try:
             response = await asend(
                 signed, self.route, read_timeout=read_timeout, total=policy.remaining()
             )
-        except async_transport_errors() + (ValueError,) as exc:
+        except failures as exc:
             raise translate_send_error(exc, endpoint_name, started=False) from exc
         if response.status < 300:
             return response

@@ -84,7 +84,8 @@ class Route:
                 if key in self._proxies:
                     return self._proxies[key] or None
             return None
-        if urllib.request.proxy_bypass_environment(parts.netloc):
+        bypass = getattr(urllib.request, "proxy_bypass_environment")  # noqa: B009 - no stub
+        if bypass(parts.netloc):
             return None
         return urllib.request.getproxies_environment().get(scheme) or None
 

@@ -146,9 +146,12 @@ def _take_signed_request(request: Any, **_: Any) -> Any:
     if taken is None:
         return None
     from botocore.awsrequest import AWSResponse
+    from botocore.compat import HTTPHeaders
 
     taken.request = request
-    return AWSResponse(request.url, 200, {_MARKER: "1"}, _Unsent())
+    headers = HTTPHeaders()
+    headers[_MARKER] = "1"
+    return AWSResponse(request.url, 200, headers, _Unsent())
 
 
 def _text(value: str | bytes) -> str:

@@ -20,6 +20,7 @@ HINT = (
     "a boto3 client's own verify= is not visible to the package: pass it to the model"
 )
 
+
 def ssl_context(
     verify: bool | str, client_cert: str | tuple[str, str] | None = None
 ) -> ssl.SSLContext:

@@ -324,8 +324,10 @@ def test_botocore_stubber_is_honoured(mode: str) -> None:
         stubber.add_client_error(
             "invoke_endpoint", service_error_code="ThrottlingException", http_status_code=400
         )
-        run = (lambda: model.invoke(QUESTION)) if mode == "sync" else (
-            lambda: asyncio.run(model.ainvoke(QUESTION))
+        run = (
+            (lambda: model.invoke(QUESTION))
+            if mode == "sync"
+            else (lambda: asyncio.run(model.ainvoke(QUESTION)))
         )
         assert run() == "from the stubber"
         with pytest.raises(errors.EndpointThrottledError):
@@ -354,7 +356,9 @@ def test_a_client_certificate_is_presented(tmp_path: Path, ca: Any) -> None:
         model = JumpStartLLM(endpoint_name="tgi", client=client, verify=str(ca_pem), max_retries=0)
         assert "".join(model.stream(QUESTION)) == WEBSITE_ANSWER
         assert "".join(asyncio.run(_astream(model))) == WEBSITE_ANSWER
-        bare = JumpStartLLM(endpoint_name="tgi", client=emu.client(), verify=str(ca_pem), max_retries=0)
+        bare = JumpStartLLM(
+            endpoint_name="tgi", client=emu.client(), verify=str(ca_pem), max_retries=0
+        )
         with pytest.raises(errors.JumpStartStreamError):  # no certificate: refused
             list(bare.stream(QUESTION))
 

@@ -9,6 +9,7 @@ event-stream bodies. Every loop is bounded in time, and the server stops itself.
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import ssl
 import struct
@@ -112,10 +113,8 @@ def scripted(
         except (OSError, ssl.SSLError):
             pass  # the client hung up: what many of these tests are about
         finally:
-            try:
+            with contextlib.suppress(OSError):
                 conn.close()
-            except OSError:
-                pass
 
     def accept() -> None:
         deadline = time.monotonic() + 120  # bounded, whatever the test does

@@ -275,9 +275,11 @@ def _check_message(
         assert fragment in text, (fragment, text)
     if err.partial_text:
         assert f"{len(err.partial_text)} characters were delivered" in text
-    if isinstance(err, errors.StreamInterruptedError | errors.StreamTimeoutError):
-        if "final record" not in text:  # a clean end without one has no cause to chain
-            assert err.__cause__ is not None  # the network error is chained, not lost
+    # A clean end without a final record has no network error to chain; others do.
+    if isinstance(err, errors.StreamInterruptedError | errors.StreamTimeoutError) and (
+        "final record" not in text
+    ):
+        assert err.__cause__ is not None  # the network error is chained, not lost
 
 
 MAX_LINE = 256 * 1024

@@ -44,7 +44,9 @@ def _llm(url: str, **kwargs: Any) -> JumpStartLLM:
     kwargs.setdefault("retry_base_delay", 0.01)
     kwargs.setdefault("read_timeout", 5)
     kwargs.setdefault("connect_timeout", 5)
-    return JumpStartLLM(endpoint_name="hostile", endpoint_url=url, region_name="us-east-1", **kwargs)
+    return JumpStartLLM(
+        endpoint_name="hostile", endpoint_url=url, region_name="us-east-1", **kwargs
+    )
 
 
 def _stream(mode: str, model: JumpStartLLM, got: list[str] | None = None) -> str:
@@ -83,10 +85,12 @@ def _short_content_length(conn: socket.socket, server: Server) -> None:
 
 @pytest.mark.parametrize("mode", MODES)
 def test_a_body_shorter_than_its_content_length_is_an_error(mode: str) -> None:
-    with scripted(_short_content_length) as server:
-        got: list[str] = []
-        with pytest.raises(errors.StreamInterruptedError) as info:
-            _stream(mode, _llm(server.url), got)
+    got: list[str] = []
+    with (
+        scripted(_short_content_length) as server,
+        pytest.raises(errors.StreamInterruptedError) as info,
+    ):
+        _stream(mode, _llm(server.url), got)
     assert "".join(got) == "Hello"  # delivered, but never as a whole answer
     assert info.value.partial_text == "Hello"
 
@@ -116,16 +120,20 @@ def _chunked_without_end(conn: socket.socket, server: Server) -> None:
 
 @pytest.mark.parametrize("mode", MODES)
 def test_a_chunked_body_cut_between_chunks_is_an_error(mode: str) -> None:
-    with scripted(_chunked_without_end) as server:
-        with pytest.raises(errors.StreamInterruptedError) as info:
-            _stream(mode, _llm(server.url))
+    with (
+        scripted(_chunked_without_end) as server,
+        pytest.raises(errors.StreamInterruptedError) as info,
+    ):
+        _stream(mode, _llm(server.url))
     assert info.value.partial_text == "Hello"
 
 
 def _empty_answer(final: bool) -> Callable[[socket.socket, Server], None]:
     def script(conn: socket.socket, server: Server) -> None:
         while server.read_request(conn) is not None:
-            parts = [b'data:{"token":{"id":2,"text":"</s>","special":true},"generated_text":""}\n\n']
+            parts = [
+                b'data:{"token":{"id":2,"text":"</s>","special":true},"generated_text":""}\n\n'
+            ]
             body = stream_body(*parts) if final else b"0\r\n\r\n"
             conn.sendall(STREAM_HEAD + b"Transfer-Encoding: chunked\r\n\r\n" + body)
 
@@ -136,9 +144,11 @@ def _empty_answer(final: bool) -> Callable[[socket.socket, Server], None]:
 def test_an_empty_answer_is_valid_only_with_a_final_record(mode: str) -> None:
     with scripted(_empty_answer(final=True)) as server:
         assert _stream(mode, _llm(server.url)) == ""
-    with scripted(_empty_answer(final=False)) as server:
-        with pytest.raises(errors.StreamInterruptedError, match="final record"):
-            _stream(mode, _llm(server.url))
+    with (
+        scripted(_empty_answer(final=False)) as server,
+        pytest.raises(errors.StreamInterruptedError, match="final record"),
+    ):
+        _stream(mode, _llm(server.url))
 
 
 # -- nothing is sent twice behind the policy's back ----------------------------------
@@ -197,7 +207,7 @@ def _dribble(conn: socket.socket, server: Server) -> None:
 def test_a_dribbling_server_ends_at_the_call_deadline(mode: str) -> None:
     with scripted(_dribble) as server:
         start = time.monotonic()
-        with pytest.raises(errors.StreamTimeoutError, match="timeout of 1.5 s"):
+        with pytest.raises(errors.StreamTimeoutError, match=r"timeout of 1\.5 s"):
             _stream(mode, _llm(server.url, read_timeout=2, timeout=1.5))
         waited = time.monotonic() - start
     assert 1.4 <= waited < 4, waited
@@ -251,29 +261,22 @@ def test_a_folded_header_never_becomes_a_header(mode: str) -> None:
         b"Content-Length: %d\r\n\r\n" % len(ANSWER)
     )
     with scripted(_whole(head, ANSWER)) as server:
-        try:
-            model = _llm(server.url, streaming=False)
-            result = model.generate([QUESTION]) if mode == "sync" else None
-            if mode == "async":
-                result = asyncio.run(model.agenerate([QUESTION]))
-        except errors.JumpStartStreamError as exc:  # refusing it is as good as folding it
-            assert exc.request_id != "forged"
-            return
-    assert result is not None
+        model = _llm(server.url, streaming=False)
+        if mode == "sync":
+            result = model.generate([QUESTION])
+        else:
+            result = asyncio.run(model.agenerate([QUESTION]))
+    # urllib3 and aiohttp both fold the continuation into the header before it.
     assert result.generations[0][0].text == "Hello there"
+    info = result.generations[0][0].generation_info or {}
+    assert info.get("request_id") != "forged"
 
 
 @pytest.mark.parametrize("mode", MODES)
 def test_a_head_with_bare_line_feeds_is_read(mode: str) -> None:
-    head = b"HTTP/1.1 200 OK\nContent-Type: application/json\nContent-Length: %d\n\n" % len(
-        ANSWER
-    )
+    head = b"HTTP/1.1 200 OK\nContent-Type: application/json\nContent-Length: %d\n\n" % len(ANSWER)
     with scripted(_whole(head, ANSWER)) as server:
-        try:
-            assert _invoke(mode, _llm(server.url, streaming=False)) == "Hello there"
-        except errors.EndpointConnectionError as exc:
-            # Strict parsers refuse bare LF (RFC 9112 allows either); never a hang.
-            assert "request failed" in str(exc)
+        assert _invoke(mode, _llm(server.url, streaming=False)) == "Hello there"
 
 
 # -- nothing left open ----------------------------------------------------------------
@@ -285,7 +288,7 @@ def _stalled_error(conn: socket.socket, server: Server) -> None:
         return
     conn.sendall(
         b"HTTP/1.1 500 Internal Server Error\r\nContent-Type: application/json\r\n"
-        b"x-amzn-RequestId: e-1\r\nContent-Length: 100\r\n\r\n{\"message\":"
+        b'x-amzn-RequestId: e-1\r\nContent-Length: 100\r\n\r\n{"message":'
     )
     server.stop.wait(10)
 
@@ -392,7 +395,10 @@ def test_a_certificate_for_another_host_is_refused_and_not_retried(mode: str) ->
     ca = trustme.CA()
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     ca.issue_cert("example.com").configure_cert(context)
-    with scripted(_empty_answer(final=True), tls=context) as server, ca.cert_pem.tempfile() as ca_file:
+    with (
+        scripted(_empty_answer(final=True), tls=context) as server,
+        ca.cert_pem.tempfile() as ca_file,
+    ):
         with pytest.raises(errors.EndpointConnectionError) as info:
             _stream(mode, _llm(server.url, verify=ca_file, max_retries=2, retry_base_delay=2))
         assert not info.value.retryable
@@ -434,7 +440,7 @@ def _in_child(work: Callable[[], bool], timeout: float = 30) -> int:
         code = 1
         try:
             code = 0 if work() else 2
-        except BaseException:  # noqa: BLE001 - reported through the exit code
+        except BaseException:  # reported through the exit code
             import traceback
 
             traceback.print_exc()
