@@ -46,6 +46,7 @@ from . import errors
 from ._call import StreamCall
 from ._decoder import Piece
 from ._endpoint import EndpointSettings
+from ._thinking import starts_in_thinking
 from ._tool_calls import ToolCallDeltas, ToolChoice, merged_tool_calls, openai_tool_choice
 
 __all__ = ["ChatJumpStart"]
@@ -77,6 +78,27 @@ def _message_pairs(messages: Sequence[BaseMessage]) -> list[tuple[str, str]]:
     return pairs
 
 
+def _without_reasoning(messages: Sequence[BaseMessage]) -> list[BaseMessage]:
+    """The conversation without earlier answers' reasoning, which is never sent back."""
+    out: list[BaseMessage] = []
+    for message in messages:
+        if isinstance(message, AIMessage):
+            content = message.content
+            if isinstance(content, list):
+                content = [
+                    b
+                    for b in content
+                    if not (isinstance(b, dict) and b.get("type") in ("reasoning", "thinking"))
+                ]
+            extra = {k: v for k, v in message.additional_kwargs.items() if k != "reasoning_content"}
+            if content is not message.content or extra != message.additional_kwargs:
+                message = message.model_copy(
+                    update={"content": content, "additional_kwargs": extra}
+                )
+        out.append(message)
+    return out
+
+
 def _usage(info: Mapping[str, Any]) -> UsageMetadata | None:
     """Usage when the container reported the prompt's size, else ``None``.
 
@@ -88,7 +110,13 @@ def _usage(info: Mapping[str, Any]) -> UsageMetadata | None:
     if not isinstance(prompt, int):
         return None
     output = int(info.get("output_tokens", 0))
-    usage = {"input_tokens": prompt, "output_tokens": output, "total_tokens": prompt + output}
+    usage: dict[str, Any] = {
+        "input_tokens": prompt,
+        "output_tokens": output,
+        "total_tokens": prompt + output,
+    }
+    if isinstance(info.get("reasoning_tokens"), int):
+        usage["output_token_details"] = {"reasoning": info["reasoning_tokens"]}
     # cast: mypy targets Python 3.10, where langchain-core's NotRequired keys look required.
     return cast("UsageMetadata", usage)
 
@@ -103,8 +131,15 @@ class _Chunks:
         self._tools = ToolCallDeltas()
 
     def __call__(self, piece: Piece) -> ChatGenerationChunk:
+        extra: dict[str, Any] = {}
+        if piece.reasoning:  # langchain-core turns this into a "reasoning" content block
+            extra["reasoning_content"] = piece.reasoning
+        if piece.refusal:  # langchain-openai's convention
+            extra["refusal"] = piece.refusal
         message = AIMessageChunk(
-            content=piece.text, tool_call_chunks=self._tools.chunks(piece.tool_calls)
+            content=piece.text,
+            additional_kwargs=extra,
+            tool_call_chunks=self._tools.chunks(piece.tool_calls),
         )
         info = piece.info
         if info is None or "output_tokens" not in info:  # only the closing piece has it
@@ -128,8 +163,14 @@ def _result(chunks: Sequence[ChatGenerationChunk]) -> ChatResult:
     tool_chunks = [tc for c in chunks for tc in getattr(c.message, "tool_call_chunks", ())]
     tool_calls, invalid = merged_tool_calls(tool_chunks) if tool_chunks else ([], [])
     last = chunks[-1].message if chunks else AIMessage(content="")
+    extra: dict[str, Any] = {}
+    for key in ("reasoning_content", "refusal"):
+        parts = [c.message.additional_kwargs.get(key) or "" for c in chunks]
+        if any(parts):
+            extra[key] = "".join(parts)
     message = AIMessage(
         content=text,
+        additional_kwargs=extra,
         tool_calls=tool_calls,
         invalid_tool_calls=invalid,
         usage_metadata=getattr(last, "usage_metadata", None),
@@ -239,13 +280,19 @@ class ChatJumpStart(EndpointSettings, BaseChatModel):
                     params["tool_choice"] = tool_choice
             return self._new_call(
                 prompt=None,
-                messages=convert_to_openai_messages(messages),
+                messages=convert_to_openai_messages(_without_reasoning(messages)),
                 stop=stops,
                 call_kwargs={},
                 stream=stream,
                 schema="openai-chat",
                 parameters=params,
                 template_stops=False,  # the server applies its own template
+                starts_in_thinking=starts_in_thinking(
+                    prompt=None,
+                    spec=self.container_profile.spec,
+                    parameters=params,
+                    server_template=True,
+                ),
             )
         if tools or "response_format" in kwargs:
             raise self._no_tools_error()
@@ -264,7 +311,10 @@ class ChatJumpStart(EndpointSettings, BaseChatModel):
         # the profile did not take its stops from (an overriding stream_format).
         known = self.container_profile.stop_sequences
         stops = [*(stop or ()), *(s for s in template.stop_sequences if s not in known)]
-        return self._new_call(prompt=prompt, stop=stops, call_kwargs=kwargs, stream=stream)
+        opens = starts_in_thinking(prompt=prompt, spec=spec, parameters={}, server_template=False)
+        return self._new_call(
+            prompt=prompt, stop=stops, call_kwargs=kwargs, stream=stream, starts_in_thinking=opens
+        )
 
     def _no_tools_error(self) -> errors.ConfigurationError:
         from .registry import get_model, list_models
