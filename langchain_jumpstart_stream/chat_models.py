@@ -44,6 +44,7 @@ from langchain_core.utils.pydantic import is_basemodel_subclass
 
 from . import errors
 from ._call import StreamCall
+from ._choices import check_one_choice
 from ._decoder import Piece
 from ._endpoint import EndpointSettings
 from ._thinking import starts_in_thinking
@@ -265,6 +266,11 @@ class ChatJumpStart(EndpointSettings, BaseChatModel):
         kwargs.pop("stream", None)  # langchain-core's own flag, not a model parameter
         tools = kwargs.pop("tools", None)
         tool_choice = kwargs.pop("tool_choice", None)
+        check_one_choice(
+            self._parameters(kwargs),
+            lmi=self.container_profile.request_schema == "lmi" and not self._messages_api(),
+            endpoint_name=self.endpoint_name,
+        )
         if self._messages_api():
             params: dict[str, Any] = {}
             stops = list(stop or ())

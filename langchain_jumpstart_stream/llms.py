@@ -11,6 +11,7 @@ from langchain_core.language_models import BaseLLM, LangSmithParams
 from langchain_core.outputs import Generation, GenerationChunk, LLMResult
 
 from ._call import StreamCall
+from ._choices import check_one_choice
 from ._decoder import Piece
 from ._endpoint import EndpointSettings
 from ._thinking import starts_in_thinking
@@ -127,10 +128,14 @@ class JumpStartLLM(EndpointSettings, BaseLLM):
     ) -> StreamCall:
         """One request for ``prompt``; a stream that opens inside ``<think>`` is read so."""
         profile = self.container_profile
+        parameters = self._parameters(kwargs)
+        check_one_choice(
+            parameters, lmi=profile.request_schema == "lmi", endpoint_name=self.endpoint_name
+        )
         opens = starts_in_thinking(
             prompt=prompt,
             spec=profile.spec,
-            parameters=self._parameters(kwargs),
+            parameters=parameters,
             server_template=profile.request_schema == "openai-chat",
         )
         return self._new_call(

@@ -120,6 +120,10 @@ class Generation:
     prompt_tokens: int
     tool_call: str | None = None
     """The function called, when ``text`` is the arguments of a forced tool call."""
+    reasoning: tuple[Token, ...] = ()
+    """Thinking streamed apart from the answer (``delta.reasoning``), before it."""
+    refusal: str | None = None
+    """The model declined; chat routes stream this as ``delta.refusal``."""
 
 
 class RequestError(ValueError):

@@ -311,8 +311,8 @@ def test_crlf_final_newline_and_comments() -> None:
     ("stream_format", "style", "marker"),
     [
         ("tgi", "standard", b'data:{"error":"bad","error_type":"generation"}\n\n'),
-        ("jsonlines", "standard", b'"finish_reason": "error", "generated_tokens": null'),
-        ("jsonlines", "alternate", b'"error_msg": "bad"'),
+        ("jsonlines", "standard", b'"special_token": true, "error_msg": "bad"}'),
+        ("jsonlines", "alternate", b'"details": {"finish_reason": "error"}}'),
         ("jsonlines-tgi", "standard", b'{"id": -1, "text": "", "logprob": -1, "special": true}'),
         ("openai-chat", "standard", b'data: {"error":{"message":"bad"'),
         ("openai-chat", "alternate", b'data: {"object":"error","message":"bad"'),
