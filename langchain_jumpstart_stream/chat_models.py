@@ -47,14 +47,12 @@ from ._call import StreamCall
 from ._choices import check_one_choice
 from ._decoder import Piece
 from ._endpoint import EndpointSettings
+from ._param_names import merge_parameters
 from ._thinking import starts_in_thinking
 from ._tool_calls import ToolCallDeltas, ToolChoice, merged_tool_calls, openai_tool_choice
 
 __all__ = ["ChatJumpStart"]
 
-# TGI/LMI parameter names and their OpenAI-style equivalents, for the Messages API.
-_OPENAI_NAMES = {"max_new_tokens": "max_tokens", "stop_sequences": "stop"}
-_NOT_OPENAI = {"details", "return_full_text", "decoder_input_details", "do_sample"}
 _ROLES = {"human": "user", "ai": "assistant", "system": "system"}
 _PROVIDER = "amazon_sagemaker"
 
@@ -271,15 +269,10 @@ class ChatJumpStart(EndpointSettings, BaseChatModel):
             lmi=self.container_profile.request_schema == "lmi" and not self._messages_api(),
             endpoint_name=self.endpoint_name,
         )
+        layers = (self.container_profile.default_parameters, self.model_kwargs, kwargs)
         if self._messages_api():
-            params: dict[str, Any] = {}
-            stops = list(stop or ())
-            for key, value in self._parameters(kwargs).items():
-                name = _OPENAI_NAMES.get(key, key)
-                if name == "stop":  # one list, enforced on the client too
-                    stops.extend([value] if isinstance(value, str) else value or ())
-                elif key not in _NOT_OPENAI:
-                    params[name] = value
+            params, found = merge_parameters("openai-chat", layers)
+            stops = [*(stop or ()), *found]  # one list, enforced on the client too
             if tools:
                 params["tools"] = tools
                 if tool_choice is not None:
@@ -316,10 +309,16 @@ class ChatJumpStart(EndpointSettings, BaseChatModel):
         # The registry's stops are the template's; add them here only for a spec that
         # the profile did not take its stops from (an overriding stream_format).
         known = self.container_profile.stop_sequences
-        stops = [*(stop or ()), *(s for s in template.stop_sequences if s not in known)]
+        params, found = merge_parameters(self.container_profile.request_schema, layers)
+        stops = [*(stop or ()), *found, *(s for s in template.stop_sequences if s not in known)]
         opens = starts_in_thinking(prompt=prompt, spec=spec, parameters={}, server_template=False)
         return self._new_call(
-            prompt=prompt, stop=stops, call_kwargs=kwargs, stream=stream, starts_in_thinking=opens
+            prompt=prompt,
+            stop=stops,
+            call_kwargs={},
+            parameters=params,
+            stream=stream,
+            starts_in_thinking=opens,
         )
 
     def _no_tools_error(self) -> errors.ConfigurationError:

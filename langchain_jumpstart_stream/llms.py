@@ -14,6 +14,7 @@ from ._call import StreamCall
 from ._choices import check_one_choice
 from ._decoder import Piece
 from ._endpoint import EndpointSettings
+from ._param_names import merge_parameters
 from ._thinking import starts_in_thinking
 
 __all__ = ["JumpStartLLM"]
@@ -128,7 +129,9 @@ class JumpStartLLM(EndpointSettings, BaseLLM):
     ) -> StreamCall:
         """One request for ``prompt``; a stream that opens inside ``<think>`` is read so."""
         profile = self.container_profile
-        parameters = self._parameters(kwargs)
+        parameters, stops = merge_parameters(
+            profile.request_schema, (profile.default_parameters, self.model_kwargs, kwargs)
+        )
         check_one_choice(
             parameters, lmi=profile.request_schema == "lmi", endpoint_name=self.endpoint_name
         )
@@ -139,7 +142,12 @@ class JumpStartLLM(EndpointSettings, BaseLLM):
             server_template=profile.request_schema == "openai-chat",
         )
         return self._new_call(
-            prompt=prompt, stop=stop, call_kwargs=kwargs, stream=stream, starts_in_thinking=opens
+            prompt=prompt,
+            stop=[*(stop or ()), *stops],
+            call_kwargs={},
+            parameters=parameters,
+            stream=stream,
+            starts_in_thinking=opens,
         )
 
     # -- streaming ----------------------------------------------------------------

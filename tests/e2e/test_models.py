@@ -279,3 +279,31 @@ def test_several_choices_that_still_arrive_are_never_mixed(
     model = chat(endpoint(stream_format="openai-chat", choices=2), stream_format="openai")
     with pytest.raises(MalformedStreamError, match="several choices"):
         model.invoke(QUESTION)
+
+
+@pytest.mark.parametrize(
+    ("model_id", "key", "other"),
+    [
+        ("openai-reasoning-gpt-oss-20b", "max_tokens", "max_new_tokens"),
+        ("huggingface-llm-mistral-7b-instruct", "max_new_tokens", "max_tokens"),
+    ],
+)
+def test_llm_sends_the_containers_own_length_name_once(
+    endpoint: Callable[..., str],
+    llm: Callable[..., JumpStartLLM],
+    requests_to: Callable[[str], Any],
+    model_id: str,
+    key: str,
+    other: str,
+) -> None:
+    from langchain_jumpstart_stream.emulator import EndpointConfig
+
+    name = endpoint(**EndpointConfig.for_model(model_id).__dict__)
+    model = llm(name, model_id=model_id, model_kwargs={other: 5, "stop_sequences": ["zzz"]})
+    model.invoke(QUESTION)
+    body = requests_to(name)[-1].json
+    params = body.get("parameters", body)
+    assert params[key] == 5
+    assert other not in params
+    assert "stop_sequences" not in params or params["stop_sequences"] == ["zzz"]
+    assert "zzz" in str(body)
