@@ -178,6 +178,13 @@ class EndpointConfig:
         ]
         if specials and fields["stream_format"] != "openai-chat":
             fields["eos_token"] = specials[0]
+        if spec.reasoning:  # a reasoning model thinks first, as its container streams it
+            if spec.opens_thinking:
+                fields["reasoning"] = "think-open"
+            elif fields["stream_format"] == "openai-chat":
+                fields["reasoning"] = "vllm"
+            else:
+                fields["reasoning"] = "think-tags"
         fields.update(overrides)
         return cls(**fields)
 
