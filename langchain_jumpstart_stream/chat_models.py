@@ -67,6 +67,12 @@ def _message_pairs(messages: Sequence[BaseMessage]) -> list[tuple[str, str]]:
         if isinstance(message, ChatMessage) and message.role in ("system", "user", "assistant"):
             role = message.role
         calls = isinstance(message, AIMessage) and bool(message.tool_calls)
+        if _has_image(message):
+            raise errors.ConfigurationError(
+                "a chat template has no place for images",
+                hint="Use a vision model whose container takes the Messages API "
+                "(registry entries with vision=True), or use_messages_api=True",
+            )
         if role is None or calls:
             what = "tool calls" if calls else f"{message.type!r} messages"
             raise errors.ConfigurationError(
@@ -75,6 +81,13 @@ def _message_pairs(messages: Sequence[BaseMessage]) -> list[tuple[str, str]]:
             )
         pairs.append((role, str(message.text)))
     return pairs
+
+
+def _has_image(message: BaseMessage) -> bool:
+    content = message.content
+    return isinstance(content, list) and any(
+        isinstance(b, dict) and b.get("type") in ("image", "image_url") for b in content
+    )
 
 
 def _without_reasoning(messages: Sequence[BaseMessage]) -> list[BaseMessage]:

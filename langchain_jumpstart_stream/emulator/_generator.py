@@ -201,6 +201,11 @@ def _last_user_message(messages: Sequence[Any]) -> str:
     if isinstance(content, str):
         return content
     if isinstance(content, list):
+        for part in content:  # image parts are accepted (vision containers), if well formed
+            if isinstance(part, dict) and part.get("type") == "image_url":
+                url = (part.get("image_url") or {}).get("url")
+                if not isinstance(url, str) or not url.startswith(("data:image/", "http")):
+                    raise RequestError("image_url.url must be an http(s) or data:image URL")
         parts = [p.get("text", "") for p in content if isinstance(p, dict)]
         return "\n".join(p for p in parts if isinstance(p, str))
     raise RequestError("Failed to deserialize the JSON body: a message has no text content")

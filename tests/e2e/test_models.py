@@ -307,3 +307,41 @@ def test_llm_sends_the_containers_own_length_name_once(
     assert other not in params
     assert "stop_sequences" not in params or params["stop_sequences"] == ["zzz"]
     assert "zzz" in str(body)
+
+
+# A 1x1 PNG, so the image tests need no network.
+PNG = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg=="
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_image_inputs_become_openai_image_url_parts(
+    endpoint: Callable[..., str],
+    chat: Callable[..., ChatJumpStart],
+    requests_to: Callable[[str], Any],
+    mode: str,
+) -> None:
+    name = endpoint(stream_format="openai-chat")
+    model = chat(name, model_id="huggingface-vlm-gemma-3-27b-instruct", accept_eula=True)
+    blocks: list[Any] = [
+        {"type": "image", "base64": PNG, "mime_type": "image/png"},
+        {"type": "image", "url": "https://example.com/cat.png"},
+        {"type": "image_url", "image_url": {"url": f"data:image/png;base64,{PNG}"}},
+    ]
+    for block in blocks:
+        message = HumanMessage([{"type": "text", "text": "Describe this image."}, block])
+        chunks = chat_chunks(model, mode, [message])
+        assert "".join(c.text for c in chunks)
+        parts = requests_to(name)[-1].json["messages"][-1]["content"]
+        images = [p for p in parts if p["type"] == "image_url"]
+        assert len(images) == 1
+        url = images[0]["image_url"]["url"]
+        assert url.startswith(("data:image/png;base64,", "https://example.com/"))
+
+
+def test_images_need_the_messages_api(
+    endpoint: Callable[..., str], chat: Callable[..., ChatJumpStart]
+) -> None:
+    model = chat(endpoint(), model_id="huggingface-llm-mistral-7b-instruct")
+    image = {"type": "image", "base64": PNG, "mime_type": "image/png"}
+    with pytest.raises(ConfigurationError, match="no place for images"):
+        model.invoke([HumanMessage([{"type": "text", "text": "What is it?"}, image])])
