@@ -59,7 +59,7 @@ class _Aggregate:
 
     def add(self, piece: Piece) -> None:
         self.texts.append(piece.text)
-        _merge_info(self.info, piece.info)
+        _merge_info(self.info, _chunk(piece).generation_info)
 
     def generation(self) -> Generation:
         info = self.info

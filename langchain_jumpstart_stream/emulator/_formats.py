@@ -63,6 +63,13 @@ class Record:
     tokens: int = 0
 
 
+def _full_text(gen: Generation) -> str:
+    """The text as the server writes it whole: inline ``<think>`` reasoning included."""
+    if any(t.text == "</think>" for t in gen.tokens):
+        return "".join(t.text for t in gen.tokens if not t.special)
+    return gen.text
+
+
 def _compact(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
@@ -141,7 +148,7 @@ def _tgi_stream(
         event: dict[str, Any] = {
             "index": index,
             "token": _tgi_token(token),
-            "generated_text": gen.text if final else None,
+            "generated_text": _full_text(gen) if final else None,
             "details": _tgi_details(request, gen) if final and request.details else None,
         }
         lines.append(("data:" + _compact(event) + "\n\n", 1))
@@ -161,7 +168,7 @@ def _tgi_details(request: ParsedRequest, gen: Generation) -> dict[str, Any]:
 
 
 def _tgi_body(config: EndpointConfig, request: ParsedRequest, gen: Generation) -> str:
-    result: dict[str, Any] = {"generated_text": gen.text}
+    result: dict[str, Any] = {"generated_text": _full_text(gen)}
     if request.details:
         details = _tgi_details(request, gen)
         details.pop("input_length")
@@ -197,7 +204,7 @@ def _lmi_lines(
     for index, token in enumerate(gen.tokens[:count], start=1):
         line: dict[str, Any] = {"token": _lmi_token(token, tgi_compat=tgi_compat)}
         if error_at is None and index == len(gen.tokens):
-            line["generated_text"] = gen.text
+            line["generated_text"] = _full_text(gen)
             if want_details:
                 line["details"] = {
                     "finish_reason": gen.finish_reason,
@@ -233,7 +240,7 @@ def _lmi_sse(
 
 def _lmi_body(config: EndpointConfig, request: ParsedRequest, gen: Generation) -> str:
     tgi_compat = config.stream_format == "jsonlines-tgi"
-    result: dict[str, Any] = {"generated_text": gen.text}
+    result: dict[str, Any] = {"generated_text": _full_text(gen)}
     if request.details if request.details is not None else tgi_compat:
         result["details"] = {
             "finish_reason": gen.finish_reason,
@@ -363,7 +370,13 @@ def _openai_body(config: EndpointConfig, request: ParsedRequest, gen: Generation
     chat = request.chat
     finish = _openai_finish(gen)
     if chat:
-        message: dict[str, Any] = {"role": "assistant", "content": gen.text}
+        message: dict[str, Any] = {"role": "assistant", "content": _full_text(gen)}
+        if gen.reasoning:  # vLLM's non-streaming message: reasoning (and its old name)
+            thought = "".join(t.text for t in gen.reasoning)
+            key = "reasoning_content" if config.reasoning == "sglang" else "reasoning"
+            message.update({key: thought, "reasoning_content": thought})
+        if gen.refusal is not None:
+            message.update({"content": None, "refusal": gen.refusal})
         if gen.tool_call is not None:
             function = {"name": gen.tool_call, "arguments": gen.text}
             call = {"id": _call_id(request), "type": "function", "function": function}
@@ -375,7 +388,7 @@ def _openai_body(config: EndpointConfig, request: ParsedRequest, gen: Generation
             "finish_reason": finish,
         }
     else:
-        choice = {"index": 0, "text": gen.text, "logprobs": None, "finish_reason": finish}
+        choice = {"index": 0, "text": _full_text(gen), "logprobs": None, "finish_reason": finish}
     obj = "chat.completion" if chat else "text_completion"
     body = {**_openai_head(config, request, obj), "choices": [choice], "usage": _usage(gen)}
     return _compact(body)

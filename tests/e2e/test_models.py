@@ -345,3 +345,26 @@ def test_images_need_the_messages_api(
     image = {"type": "image", "base64": PNG, "mime_type": "image/png"}
     with pytest.raises(ConfigurationError, match="no place for images"):
         model.invoke([HumanMessage([{"type": "text", "text": "What is it?"}, image])])
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("stream_format", ["tgi", "openai-chat"])
+def test_whole_answers_keep_reasoning_apart_too(
+    endpoint: Callable[..., str],
+    llm: Callable[..., JumpStartLLM],
+    chat: Callable[..., ChatJumpStart],
+    mode: str,
+    stream_format: str,
+) -> None:
+    reasoning = "vllm" if stream_format == "openai-chat" else "think-tags"
+    name = endpoint(stream_format=stream_format, reasoning=reasoning)
+    fmt = "openai" if stream_format == "openai-chat" else "tgi"
+    result = llm_invoke(llm(name, streaming=False, stream_format=fmt), mode, QUESTION)
+    generation = result.generations[0][0]
+    assert generation.text.startswith("Building a website")
+    if stream_format == "tgi":  # the text route's whole answer carries the tags inline
+        assert generation.generation_info["reasoning_content"].strip() == DEFAULT_THINKING
+    model = chat(name, streaming=False, stream_format=fmt, use_messages_api=True)
+    message = model.invoke(QUESTION) if mode == "sync" else asyncio.run(model.ainvoke(QUESTION))
+    assert message.text.startswith("Building a website")
+    assert message.additional_kwargs["reasoning_content"].strip() == DEFAULT_THINKING
