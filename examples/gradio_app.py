@@ -8,6 +8,10 @@ The reply function is an async generator over `ChatJumpStart.astream()`, which l
 the conversation out in the model's chat format. Stop makes Gradio cancel it while
 it waits for the next token; the cancellation closes the SageMaker stream (the
 endpoint stops generating) and the partial answer stays in the chat.
+
+A reasoning model's thinking (`additional_kwargs["reasoning_content"]`) is shown
+apart, in a collapsible "Thinking" message above the answer, and is never sent
+back with the history.
 """
 
 from __future__ import annotations
@@ -36,13 +40,25 @@ def _text(content: Any) -> str:
 def build_app(chat: ChatJumpStart) -> gr.ChatInterface:
     """The chat UI, streaming from `chat`."""
 
-    async def reply(message: str, history: list[dict[str, Any]]) -> AsyncIterator[str]:
-        messages = [(m["role"], _text(m["content"])) for m in history]
+    async def reply(
+        message: str, history: list[dict[str, Any]]
+    ) -> AsyncIterator[str | list[gr.ChatMessage]]:
+        messages = [
+            (m["role"], _text(m["content"]))
+            for m in history
+            if not (m.get("metadata") or {}).get("title")  # earlier thinking stays out
+        ]
         messages.append(("user", message))
-        answer = ""
+        answer = thinking = ""
         async for chunk in chat.astream(messages):
             answer += chunk.text
-            yield answer  # Gradio redraws the growing answer
+            thinking += chunk.additional_kwargs.get("reasoning_content", "")
+            if not thinking:
+                yield answer  # Gradio redraws the growing answer
+                continue
+            status = "done" if answer else "pending"
+            box = gr.ChatMessage(thinking, metadata={"title": "Thinking", "status": status})
+            yield [box, gr.ChatMessage(answer)] if answer else [box]
 
     return gr.ChatInterface(
         reply,

@@ -303,6 +303,7 @@ class EndpointSettings(BaseModel):
         extra: Mapping[str, Any] | None = None,
         parameters: Mapping[str, Any] | None = None,
         template_stops: bool = True,
+        starts_in_thinking: bool = False,
     ) -> StreamCall:
         """Prepare one request; ``parameters`` replaces the merged defaults when given."""
         profile = self._profile
@@ -342,6 +343,7 @@ class EndpointSettings(BaseModel):
                 max_line_bytes=max_line_bytes,
                 token_details=token_details,
                 model_id=model_id,
+                starts_in_thinking=starts_in_thinking,
             )
 
         holder = self._holder

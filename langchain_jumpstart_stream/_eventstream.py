@@ -61,6 +61,7 @@ class Frame:
 
 def _parse_headers(raw: bytes | memoryview) -> dict[str, str]:
     headers: dict[str, str] = {}
+    seen: set[str] = set()
     pos = 0
     end = len(raw)
     while pos < end:
@@ -68,6 +69,9 @@ def _parse_headers(raw: bytes | memoryview) -> dict[str, str]:
         pos += 1
         name = bytes(raw[pos : pos + name_len]).decode("utf-8", "replace")
         pos += name_len
+        if name in seen:  # botocore refuses these too (DuplicateHeader)
+            raise FrameError(f"event-stream header {name!r} appears twice in one frame")
+        seen.add(name)
         if pos >= end:
             raise FrameError(f"event-stream header {name!r} has no value")
         kind = raw[pos]

@@ -26,7 +26,8 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from .errors import ContainerError, LineTooLongError, MalformedStreamError
+from ._inband_errors import container_error, error_text
+from .errors import LineTooLongError, MalformedStreamError
 
 __all__ = ["Record", "RecordParser"]
 
@@ -68,20 +69,29 @@ class Record:
         input_tokens: Prompt tokens, when reported.
         output_tokens: Generated tokens, when reported.
         tool_calls: OpenAI ``delta.tool_calls`` entries, as sent.
-        done: The OpenAI ``[DONE]`` sentinel.
+        done: The OpenAI ``[DONE]`` sentinel arrived (alone, or glued to this record).
         final: The container's closing record (TGI's last event, LMI's last line,
             a whole answer); records with a ``finish_reason`` or ``done`` are final
             too. ``None`` for formats that have no closing record at all (LMI's
             dynamic-batch ``outputs`` lines), whose stream ends with the body.
+        reasoning: Reasoning text the server separated from the answer (vLLM's
+            ``delta.reasoning``, SGLang's and DeepSeek's ``delta.reasoning_content``).
+        refusal: Refusal text (``delta.refusal``), when the model declined.
+        index: The choice this record belongs to (``n>1`` streams several).
+        reasoning_tokens: Reasoning tokens among the output tokens, when reported.
     """
 
     __slots__ = (
         "done",
         "final",
         "finish_reason",
+        "index",
         "input_tokens",
         "logprob",
         "output_tokens",
+        "reasoning",
+        "reasoning_tokens",
+        "refusal",
         "special",
         "text",
         "token_id",
@@ -101,6 +111,10 @@ class Record:
         tool_calls: list[dict[str, Any]] | None = None,
         done: bool = False,
         final: bool | None = False,
+        reasoning: str = "",
+        refusal: str | None = None,
+        index: int = 0,
+        reasoning_tokens: int | None = None,
     ) -> None:
         self.text = text
         self.special = special
@@ -112,12 +126,16 @@ class Record:
         self.tool_calls = tool_calls
         self.done = done
         self.final = final
+        self.reasoning = reasoning
+        self.refusal = refusal
+        self.index = index
+        self.reasoning_tokens = reasoning_tokens
 
     def __repr__(self) -> str:
         fields = ", ".join(
             f"{name}={getattr(self, name)!r}"
             for name in self.__slots__
-            if getattr(self, name) not in (None, False, "")
+            if getattr(self, name) not in (None, False, "", 0)
         )
         return f"Record({fields})"
 
@@ -141,15 +159,6 @@ def _int(value: Any) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
-def _error_text(error: Any) -> tuple[str, str | None]:
-    """Message and code from an in-band error of any container's shape."""
-    if isinstance(error, dict):
-        message = error.get("message") or error.get("error") or json.dumps(error)
-        code = error.get("type") or error.get("code")
-        return str(message), (str(code) if code is not None else None)
-    return str(error), None
-
-
 def _from_token(obj: dict[str, Any], token: Any) -> Record:
     if not isinstance(token, dict):
         raise TypeError("token is not an object")
@@ -160,12 +169,19 @@ def _from_token(obj: dict[str, Any], token: Any) -> Record:
         output_tokens = _int(details.get("generated_tokens"))
         input_tokens = _int(details.get("input_length")) or _int(details.get("prompt_tokens"))
         if finish_reason == "error":
-            # LMI ends a failed generation with a dummy token and finish_reason "error".
-            message = obj.get("error_msg") or details.get("error_msg") or token.get("text")
-            raise ContainerError(
-                str(message or "the container ended the stream with finish_reason 'error'"),
-                error_code="finish_reason=error",
+            # LMI ends a failed generation with a dummy token whose error_msg says why.
+            message = (
+                token.get("error_msg")
+                or obj.get("error_msg")
+                or details.get("error_msg")
+                or token.get("text")
             )
+            raise container_error(
+                str(message or "the container ended the stream with finish_reason 'error'"),
+                "finish_reason=error",
+            )
+    elif token.get("error_msg"):  # an LMI error line without details
+        raise container_error(str(token["error_msg"]), "finish_reason=error")
     text = token.get("text")
     if text is None:
         text = ""
@@ -180,8 +196,26 @@ def _from_token(obj: dict[str, Any], token: Any) -> Record:
         finish_reason=finish_reason if isinstance(finish_reason, str) else None,
         input_tokens=input_tokens,
         output_tokens=output_tokens,
+        # No choice index here: TGI's top-level "index" counts tokens, and LMI's
+        # vLLM-async route reuses it for the choice. n>1 is refused before the request.
         final=obj.get("generated_text") is not None,  # TGI's and LMI's last line
     )
+
+
+def _optional_text(value: Any, what: str) -> str:
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise TypeError(f"{what} is not a string")
+    return value
+
+
+def _reasoning(message: dict[str, Any]) -> str:
+    """Reasoning text: ``reasoning`` first (vLLM mirrors it into ``reasoning_content``)."""
+    value = message.get("reasoning")
+    if value is None:
+        value = message.get("reasoning_content")
+    return _optional_text(value, "reasoning")
 
 
 def _tool_calls(value: Any) -> list[dict[str, Any]] | None:
@@ -205,30 +239,44 @@ def _tool_calls(value: Any) -> list[dict[str, Any]] | None:
     return value
 
 
+def _reasoning_tokens(usage: dict[str, Any]) -> int | None:
+    details = usage.get("completion_tokens_details")
+    if isinstance(details, dict) and _int(details.get("reasoning_tokens")) is not None:
+        return _int(details.get("reasoning_tokens"))
+    return _int(usage.get("reasoning_tokens"))
+
+
 def _from_openai(obj: dict[str, Any], choices: Any) -> Record:
     usage = obj.get("usage")
-    input_tokens = output_tokens = None
+    input_tokens = output_tokens = reasoning_tokens = None
     if isinstance(usage, dict):
         input_tokens = _int(usage.get("prompt_tokens"))
         output_tokens = _int(usage.get("completion_tokens"))
+        reasoning_tokens = _reasoning_tokens(usage)
     if not choices:  # the usage-only chunk that ends a stream with include_usage
-        return Record(input_tokens=input_tokens, output_tokens=output_tokens)
+        return Record(
+            input_tokens=input_tokens,
+            output_tokens=output_tokens,
+            reasoning_tokens=reasoning_tokens,
+        )
+    if not isinstance(choices, list):
+        raise TypeError("choices is not a list")
     choice = choices[0]
+    index = _int(choice.get("index")) or 0
+    if len(choices) > 1:  # several choices in one chunk: never read as one text
+        index = max((_int(c.get("index")) or 0 for c in choices), default=0) or 1
     delta = choice.get("delta")
     tool_calls = None
+    refusal = None
     if isinstance(delta, dict):
-        text = delta.get("content")
-        tool_calls = _tool_calls(delta.get("tool_calls"))
+        message = delta
     elif "text" in choice:  # text_completion
-        text = choice.get("text")
+        message = {"content": choice.get("text")}
     else:  # a whole chat.completion, sent by a container that does not stream
         message = choice.get("message") or {}
-        text = message.get("content")
-        tool_calls = _tool_calls(message.get("tool_calls"))
-    if text is None:
-        text = ""
-    elif not isinstance(text, str):
-        raise TypeError("content is not a string")
+    text = _optional_text(message.get("content"), "content")
+    tool_calls = _tool_calls(message.get("tool_calls"))
+    refusal = message.get("refusal")
     finish_reason = choice.get("finish_reason")
     return Record(
         text,
@@ -236,6 +284,10 @@ def _from_openai(obj: dict[str, Any], choices: Any) -> Record:
         input_tokens=input_tokens,
         output_tokens=output_tokens,
         tool_calls=tool_calls,
+        reasoning=_reasoning(message),
+        refusal=_optional_text(refusal, "refusal") or None,
+        index=index,
+        reasoning_tokens=reasoning_tokens,
     )
 
 
@@ -273,18 +325,17 @@ def parse_json_record(payload: bytes | str) -> Record:
     if not isinstance(obj, dict):
         raise MalformedStreamError(f"expected a JSON object, got {_excerpt(payload)!r}")
     try:
+        error = obj.get("error")
+        if error is not None or obj.get("object") == "error":
+            # Before anything else: an error object may ride on an ordinary chunk.
+            message, code = error_text(error if error is not None else obj)
+            error_type = obj.get("error_type")
+            raise container_error(message, error_type if isinstance(error_type, str) else code)
         token = obj.get("token")
         if token is not None:
             return _from_token(obj, token)
         if "choices" in obj:
             return _from_openai(obj, obj["choices"])
-        error = obj.get("error")
-        if error is not None or obj.get("object") == "error":
-            message, code = _error_text(error if error is not None else obj)
-            error_type = obj.get("error_type")
-            raise ContainerError(
-                message, error_code=error_type if isinstance(error_type, str) else code
-            )
         if "generated_text" in obj:
             return _from_generated_text(obj)
         outputs = obj.get("outputs")
@@ -325,7 +376,7 @@ class RecordParser:
         if first == 0x7B or first == 0x5B:  # "{" or "[": a bare JSON line (LMI jsonlines)
             if self._data:
                 raise MalformedStreamError("a bare JSON line interrupted an unfinished SSE event")
-            return parse_json_record(line)
+            return _parse_maybe_done(line)
         if line.startswith(b"data:"):
             value = line[5:]
             if value[:1] == b" ":
@@ -367,5 +418,21 @@ class RecordParser:
         if data == b"[DONE]":
             return _DONE
         if event == b"error" and not data.startswith((b"{", b"[")):
-            raise ContainerError(data.decode("utf-8", "replace"), error_code="sse-error")
-        return parse_json_record(data)
+            raise container_error(data.decode("utf-8", "replace"), "sse-error")
+        return _parse_maybe_done(data)
+
+
+_DONE_MARK = b"[DONE]"
+
+
+def _parse_maybe_done(payload: bytes) -> Record:
+    """Parse a record, accepting ``[DONE]`` glued to its end (``data: {...}[DONE]``).
+
+    Some vLLM containers write the sentinel without the blank line that should
+    separate it; the record is then also the end of the stream (``done``).
+    """
+    if payload.endswith(_DONE_MARK) and len(payload) > len(_DONE_MARK):
+        record = parse_json_record(payload[: -len(_DONE_MARK)].rstrip())
+        record.done = True
+        return record
+    return parse_json_record(payload)

@@ -44,15 +44,15 @@ from langchain_core.utils.pydantic import is_basemodel_subclass
 
 from . import errors
 from ._call import StreamCall
+from ._choices import check_one_choice
 from ._decoder import Piece
 from ._endpoint import EndpointSettings
+from ._param_names import merge_parameters
+from ._thinking import starts_in_thinking
 from ._tool_calls import ToolCallDeltas, ToolChoice, merged_tool_calls, openai_tool_choice
 
 __all__ = ["ChatJumpStart"]
 
-# TGI/LMI parameter names and their OpenAI-style equivalents, for the Messages API.
-_OPENAI_NAMES = {"max_new_tokens": "max_tokens", "stop_sequences": "stop"}
-_NOT_OPENAI = {"details", "return_full_text", "decoder_input_details", "do_sample"}
 _ROLES = {"human": "user", "ai": "assistant", "system": "system"}
 _PROVIDER = "amazon_sagemaker"
 
@@ -67,6 +67,12 @@ def _message_pairs(messages: Sequence[BaseMessage]) -> list[tuple[str, str]]:
         if isinstance(message, ChatMessage) and message.role in ("system", "user", "assistant"):
             role = message.role
         calls = isinstance(message, AIMessage) and bool(message.tool_calls)
+        if _has_image(message):
+            raise errors.ConfigurationError(
+                "a chat template has no place for images",
+                hint="Use a vision model whose container takes the Messages API "
+                "(registry entries with vision=True), or use_messages_api=True",
+            )
         if role is None or calls:
             what = "tool calls" if calls else f"{message.type!r} messages"
             raise errors.ConfigurationError(
@@ -75,6 +81,34 @@ def _message_pairs(messages: Sequence[BaseMessage]) -> list[tuple[str, str]]:
             )
         pairs.append((role, str(message.text)))
     return pairs
+
+
+def _has_image(message: BaseMessage) -> bool:
+    content = message.content
+    return isinstance(content, list) and any(
+        isinstance(b, dict) and b.get("type") in ("image", "image_url") for b in content
+    )
+
+
+def _without_reasoning(messages: Sequence[BaseMessage]) -> list[BaseMessage]:
+    """The conversation without earlier answers' reasoning, which is never sent back."""
+    out: list[BaseMessage] = []
+    for message in messages:
+        if isinstance(message, AIMessage):
+            content = message.content
+            if isinstance(content, list):
+                content = [
+                    b
+                    for b in content
+                    if not (isinstance(b, dict) and b.get("type") in ("reasoning", "thinking"))
+                ]
+            extra = {k: v for k, v in message.additional_kwargs.items() if k != "reasoning_content"}
+            if content is not message.content or extra != message.additional_kwargs:
+                message = message.model_copy(
+                    update={"content": content, "additional_kwargs": extra}
+                )
+        out.append(message)
+    return out
 
 
 def _usage(info: Mapping[str, Any]) -> UsageMetadata | None:
@@ -88,7 +122,13 @@ def _usage(info: Mapping[str, Any]) -> UsageMetadata | None:
     if not isinstance(prompt, int):
         return None
     output = int(info.get("output_tokens", 0))
-    usage = {"input_tokens": prompt, "output_tokens": output, "total_tokens": prompt + output}
+    usage: dict[str, Any] = {
+        "input_tokens": prompt,
+        "output_tokens": output,
+        "total_tokens": prompt + output,
+    }
+    if isinstance(info.get("reasoning_tokens"), int):
+        usage["output_token_details"] = {"reasoning": info["reasoning_tokens"]}
     # cast: mypy targets Python 3.10, where langchain-core's NotRequired keys look required.
     return cast("UsageMetadata", usage)
 
@@ -103,8 +143,15 @@ class _Chunks:
         self._tools = ToolCallDeltas()
 
     def __call__(self, piece: Piece) -> ChatGenerationChunk:
+        extra: dict[str, Any] = {}
+        if piece.reasoning:  # langchain-core turns this into a "reasoning" content block
+            extra["reasoning_content"] = piece.reasoning
+        if piece.refusal:  # langchain-openai's convention
+            extra["refusal"] = piece.refusal
         message = AIMessageChunk(
-            content=piece.text, tool_call_chunks=self._tools.chunks(piece.tool_calls)
+            content=piece.text,
+            additional_kwargs=extra,
+            tool_call_chunks=self._tools.chunks(piece.tool_calls),
         )
         info = piece.info
         if info is None or "output_tokens" not in info:  # only the closing piece has it
@@ -128,8 +175,14 @@ def _result(chunks: Sequence[ChatGenerationChunk]) -> ChatResult:
     tool_chunks = [tc for c in chunks for tc in getattr(c.message, "tool_call_chunks", ())]
     tool_calls, invalid = merged_tool_calls(tool_chunks) if tool_chunks else ([], [])
     last = chunks[-1].message if chunks else AIMessage(content="")
+    extra: dict[str, Any] = {}
+    for key in ("reasoning_content", "refusal"):
+        parts = [c.message.additional_kwargs.get(key) or "" for c in chunks]
+        if any(parts):
+            extra[key] = "".join(parts)
     message = AIMessage(
         content=text,
+        additional_kwargs=extra,
         tool_calls=tool_calls,
         invalid_tool_calls=invalid,
         usage_metadata=getattr(last, "usage_metadata", None),
@@ -224,28 +277,34 @@ class ChatJumpStart(EndpointSettings, BaseChatModel):
         kwargs.pop("stream", None)  # langchain-core's own flag, not a model parameter
         tools = kwargs.pop("tools", None)
         tool_choice = kwargs.pop("tool_choice", None)
+        check_one_choice(
+            self._parameters(kwargs),
+            lmi=self.container_profile.request_schema == "lmi" and not self._messages_api(),
+            endpoint_name=self.endpoint_name,
+        )
+        layers = (self.container_profile.default_parameters, self.model_kwargs, kwargs)
         if self._messages_api():
-            params: dict[str, Any] = {}
-            stops = list(stop or ())
-            for key, value in self._parameters(kwargs).items():
-                name = _OPENAI_NAMES.get(key, key)
-                if name == "stop":  # one list, enforced on the client too
-                    stops.extend([value] if isinstance(value, str) else value or ())
-                elif key not in _NOT_OPENAI:
-                    params[name] = value
+            params, found = merge_parameters("openai-chat", layers)
+            stops = [*(stop or ()), *found]  # one list, enforced on the client too
             if tools:
                 params["tools"] = tools
                 if tool_choice is not None:
                     params["tool_choice"] = tool_choice
             return self._new_call(
                 prompt=None,
-                messages=convert_to_openai_messages(messages),
+                messages=convert_to_openai_messages(_without_reasoning(messages)),
                 stop=stops,
                 call_kwargs={},
                 stream=stream,
                 schema="openai-chat",
                 parameters=params,
                 template_stops=False,  # the server applies its own template
+                starts_in_thinking=starts_in_thinking(
+                    prompt=None,
+                    spec=self.container_profile.spec,
+                    parameters=params,
+                    server_template=True,
+                ),
             )
         if tools or "response_format" in kwargs:
             raise self._no_tools_error()
@@ -263,8 +322,17 @@ class ChatJumpStart(EndpointSettings, BaseChatModel):
         # The registry's stops are the template's; add them here only for a spec that
         # the profile did not take its stops from (an overriding stream_format).
         known = self.container_profile.stop_sequences
-        stops = [*(stop or ()), *(s for s in template.stop_sequences if s not in known)]
-        return self._new_call(prompt=prompt, stop=stops, call_kwargs=kwargs, stream=stream)
+        params, found = merge_parameters(self.container_profile.request_schema, layers)
+        stops = [*(stop or ()), *found, *(s for s in template.stop_sequences if s not in known)]
+        opens = starts_in_thinking(prompt=prompt, spec=spec, parameters={}, server_template=False)
+        return self._new_call(
+            prompt=prompt,
+            stop=stops,
+            call_kwargs={},
+            parameters=params,
+            stream=stream,
+            starts_in_thinking=opens,
+        )
 
     def _no_tools_error(self) -> errors.ConfigurationError:
         from .registry import get_model, list_models

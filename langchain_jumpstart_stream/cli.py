@@ -12,9 +12,12 @@ import os
 import sys
 import time
 from collections.abc import Iterable, Iterator
-from typing import TYPE_CHECKING, Literal, TextIO
+from typing import TYPE_CHECKING, Any, Literal, TextIO, TypeVar
 
 if TYPE_CHECKING:
+    from langchain_core.messages import BaseMessage, BaseMessageChunk
+
+    from .chat_models import ChatJumpStart
     from .llms import JumpStartLLM
 
 __all__ = ["main"]
@@ -67,13 +70,16 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-@contextlib.contextmanager
-def _llm(args: argparse.Namespace) -> Iterator[JumpStartLLM]:
-    from .llms import JumpStartLLM
+M = TypeVar("M", "JumpStartLLM", "ChatJumpStart")
 
-    kwargs = {"model_kwargs": {"max_new_tokens": args.max_new_tokens}}
+
+@contextlib.contextmanager
+def _model(args: argparse.Namespace, cls: type[M]) -> Iterator[M]:
+    """``cls`` on the endpoint named by ``args``, or on an embedded emulator."""
+    # The generic name: each model translates it into its container's own.
+    kwargs: dict[str, Any] = {"model_kwargs": {"max_new_tokens": args.max_new_tokens}}
     if args.endpoint_name:
-        yield JumpStartLLM(
+        yield cls(
             endpoint_name=args.endpoint_name,
             model_id=args.model_id,
             region_name=args.region,
@@ -85,9 +91,28 @@ def _llm(args: argparse.Namespace) -> Iterator[JumpStartLLM]:
     config = EndpointConfig.for_model(args.model_id, tokens_per_second=args.tokens_per_second)
     with Emulator(endpoints={"local": config}) as emulator:
         print(f"(local emulator at {emulator.url}; no AWS account used)", file=sys.stderr)
-        yield JumpStartLLM(
-            endpoint_name="local", model_id=args.model_id, client=emulator.client(), **kwargs
-        )
+        yield cls(endpoint_name="local", model_id=args.model_id, client=emulator.client(), **kwargs)
+
+
+def _answer_text(chunks: Iterable[BaseMessageChunk], err: TextIO) -> Iterator[str]:
+    """The answer's text; the model's thinking goes to ``err``, apart from it."""
+    thinking = False
+    for chunk in chunks:
+        reasoning = chunk.additional_kwargs.get("reasoning_content")
+        if reasoning:
+            if not thinking:
+                err.write("(thinking) ")
+                thinking = True
+            err.write(str(reasoning))
+            err.flush()
+        refusal = chunk.additional_kwargs.get("refusal")
+        if refusal:
+            err.write(str(refusal))
+        if chunk.text:
+            if thinking:
+                err.write("\n")
+                thinking = False
+            yield chunk.text
 
 
 def stream_answer(tokens: Iterable[str], out: TextIO, err: TextIO) -> str:
@@ -110,17 +135,25 @@ def stream_answer(tokens: Iterable[str], out: TextIO, err: TextIO) -> str:
 
 
 def _complete(args: argparse.Namespace) -> int:
-    with _llm(args) as llm:
+    from .llms import JumpStartLLM
+
+    with _model(args, JumpStartLLM) as llm:
         stream_answer(llm.stream(args.prompt), sys.stdout, sys.stderr)
     return 0
 
 
 def _chat(args: argparse.Namespace) -> int:
-    from .registry import get_model, render_chat
+    """A terminal chat on ``ChatJumpStart``, which lays out the conversation itself.
 
-    spec = get_model(args.model_id)
-    history: list[tuple[str, str]] = []
-    with _llm(args) as llm:
+    It renders the model's chat template, or sends the messages to containers that
+    apply their own: the template is never applied twice.
+    """
+    from langchain_core.messages import AIMessage, HumanMessage
+
+    from .chat_models import ChatJumpStart
+
+    history: list[BaseMessage] = []
+    with _model(args, ChatJumpStart) as chat:
         print("Type a message; an empty line or Ctrl-D quits.", file=sys.stderr)
         while True:
             try:
@@ -129,19 +162,16 @@ def _chat(args: argparse.Namespace) -> int:
                 break
             if not line:
                 break
-            history.append(("user", line))
-            if spec.chat_template is not None:
-                prompt = render_chat(spec.chat_template, history)
-            else:
-                prompt = line
+            history.append(HumanMessage(line))
             sys.stdout.write("bot> ")
             try:
-                answer = stream_answer(llm.stream(prompt), sys.stdout, sys.stderr)
+                tokens = _answer_text(chat.stream(history), sys.stderr)
+                answer = stream_answer(tokens, sys.stdout, sys.stderr)
             except KeyboardInterrupt:  # Ctrl-C stops this answer, not the chat
                 sys.stderr.write("\n[stopped]\n")
                 history.pop()
                 continue
-            history.append(("assistant", answer.strip()))
+            history.append(AIMessage(answer.strip()))
     return 0
 
 

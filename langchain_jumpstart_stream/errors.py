@@ -8,6 +8,7 @@
     │   ├── InvalidRequestError          ValidationError           (ModelInvalidRequestError)
     │   ├── EndpointAccessDeniedError    AccessDenied, signature   (ModelPermissionDeniedError)
     │   ├── ModelInvocationError         ModelError from container (ModelInvalidRequestError)
+    │   │   └── PromptTooLongRequestError  prompt past the context  (+ ContextOverflowError)
     │   ├── EndpointThrottledError       throttling, 429           (ModelRateLimitError)
     │   ├── EndpointServiceError         5xx                       (ModelAPIError)
     │   └── EndpointConnectionError      unreachable, timed out    (ModelConnectionError)
@@ -15,6 +16,7 @@
     │   ├── ModelStreamError             ModelStreamError event    (ModelAPIError)
     │   ├── InternalStreamFailure        InternalStreamFailure     (ModelAPIError)
     │   ├── ContainerError               in-band error record      (ModelAPIError)
+    │   │   └── PromptTooLongError       prompt past the context   (+ ContextOverflowError)
     │   ├── StreamTimeoutError           no bytes within timeout   (ModelTimeoutError)
     │   ├── StreamInterruptedError       connection dropped        (ModelConnectionError)
     │   └── MalformedStreamError         not the promised format   (ValueError)
@@ -35,6 +37,7 @@ middleware, fallbacks) treat these errors like any provider's.
 from __future__ import annotations
 
 from langchain_core.exceptions import (
+    ContextOverflowError,
     ModelAPIError,
     ModelConnectionError,
     ModelInvalidRequestError,
@@ -62,6 +65,8 @@ __all__ = [
     "MissingDependencyError",
     "ModelInvocationError",
     "ModelStreamError",
+    "PromptTooLongError",
+    "PromptTooLongRequestError",
     "StreamError",
     "StreamInterruptedError",
     "StreamTimeoutError",
@@ -210,6 +215,14 @@ class ModelInvocationError(EndpointRequestError, ModelInvalidRequestError):
     )
 
 
+class PromptTooLongRequestError(ModelInvocationError, ContextOverflowError):
+    """The container refused the request: the prompt does not fit the model's context."""
+
+    default_hint = (
+        "Shorten the prompt or the conversation history, or lower max_new_tokens/max_tokens"
+    )
+
+
 class EndpointThrottledError(EndpointRequestError, ModelRateLimitError):
     """SageMaker throttled the request and retries ran out."""
 
@@ -261,6 +274,14 @@ class ContainerError(StreamError, ModelAPIError):
     """
 
     default_hint = "The model server failed while generating; check the endpoint's CloudWatch logs"
+
+
+class PromptTooLongError(ContainerError, ContextOverflowError):
+    """The container reported in-band that the prompt does not fit the model's context."""
+
+    default_hint = (
+        "Shorten the prompt or the conversation history, or lower max_new_tokens/max_tokens"
+    )
 
 
 class StreamTimeoutError(StreamError, ModelTimeoutError):

@@ -10,14 +10,29 @@ from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackMana
 from langchain_core.language_models import BaseLLM, LangSmithParams
 from langchain_core.outputs import Generation, GenerationChunk, LLMResult
 
+from ._call import StreamCall
+from ._choices import check_one_choice
 from ._decoder import Piece
 from ._endpoint import EndpointSettings
+from ._param_names import merge_parameters
+from ._thinking import starts_in_thinking
 
 __all__ = ["JumpStartLLM"]
 
 
+# Text fields of generation_info that add up over a stream, as langchain-core merges them.
+_TEXT_INFO = ("reasoning_content", "refusal")
+
+
 def _chunk(piece: Piece) -> GenerationChunk:
-    return GenerationChunk(text=piece.text, generation_info=piece.info)
+    info = piece.info
+    if piece.reasoning or piece.refusal:
+        info = dict(info or {})
+        if piece.reasoning:
+            info["reasoning_content"] = piece.reasoning
+        if piece.refusal:
+            info["refusal"] = piece.refusal
+    return GenerationChunk(text=piece.text, generation_info=info)
 
 
 def _merge_info(total: dict[str, Any], info: dict[str, Any] | None) -> None:
@@ -29,6 +44,8 @@ def _merge_info(total: dict[str, Any], info: dict[str, Any] | None) -> None:
             total[key].extend(value)
         elif isinstance(value, list):
             total[key] = list(value)
+        elif key in _TEXT_INFO:
+            total.setdefault(key, []).append(value)
         else:
             total[key] = value
 
@@ -42,10 +59,14 @@ class _Aggregate:
 
     def add(self, piece: Piece) -> None:
         self.texts.append(piece.text)
-        _merge_info(self.info, piece.info)
+        _merge_info(self.info, _chunk(piece).generation_info)
 
     def generation(self) -> Generation:
-        return Generation(text="".join(self.texts), generation_info=self.info or None)
+        info = self.info
+        for key in _TEXT_INFO:
+            if key in info:
+                info[key] = "".join(info[key])
+        return Generation(text="".join(self.texts), generation_info=info or None)
 
 
 def _usage(info: dict[str, Any]) -> dict[str, int]:
@@ -101,6 +122,34 @@ class JumpStartLLM(EndpointSettings, BaseLLM):
     def _get_ls_params(self, stop: list[str] | None = None, **kwargs: Any) -> LangSmithParams:
         return self._tracing_params(stop, kwargs, "llm")
 
+    # -- requests -----------------------------------------------------------------
+
+    def _request(
+        self, prompt: str, stop: list[str] | None, kwargs: dict[str, Any], *, stream: bool
+    ) -> StreamCall:
+        """One request for ``prompt``; a stream that opens inside ``<think>`` is read so."""
+        profile = self.container_profile
+        parameters, stops = merge_parameters(
+            profile.request_schema, (profile.default_parameters, self.model_kwargs, kwargs)
+        )
+        check_one_choice(
+            parameters, lmi=profile.request_schema == "lmi", endpoint_name=self.endpoint_name
+        )
+        opens = starts_in_thinking(
+            prompt=prompt,
+            spec=profile.spec,
+            parameters=parameters,
+            server_template=profile.request_schema == "openai-chat",
+        )
+        return self._new_call(
+            prompt=prompt,
+            stop=[*(stop or ()), *stops],
+            call_kwargs={},
+            parameters=parameters,
+            stream=stream,
+            starts_in_thinking=opens,
+        )
+
     # -- streaming ----------------------------------------------------------------
 
     def _stream(
@@ -110,7 +159,7 @@ class JumpStartLLM(EndpointSettings, BaseLLM):
         run_manager: CallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> Iterator[GenerationChunk]:
-        call = self._new_call(prompt=prompt, stop=stop, call_kwargs=kwargs, stream=True)
+        call = self._request(prompt, stop, kwargs, stream=True)
         pieces = call.pieces()
         try:
             for piece in pieces:
@@ -128,7 +177,7 @@ class JumpStartLLM(EndpointSettings, BaseLLM):
         run_manager: AsyncCallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> AsyncIterator[GenerationChunk]:
-        call = self._new_call(prompt=prompt, stop=stop, call_kwargs=kwargs, stream=True)
+        call = self._request(prompt, stop, kwargs, stream=True)
         batches = call.abatches()
         try:
             async for batch in batches:
@@ -157,7 +206,7 @@ class JumpStartLLM(EndpointSettings, BaseLLM):
                 for chunk in self._stream(prompt, stop, run_manager, **kwargs):
                     total.add(Piece(chunk.text, chunk.generation_info))
             else:
-                call = self._new_call(prompt=prompt, stop=stop, call_kwargs=kwargs, stream=False)
+                call = self._request(prompt, stop, kwargs, stream=False)
                 pieces, _ = call.complete()
                 for piece in pieces:
                     total.add(piece)
@@ -177,7 +226,7 @@ class JumpStartLLM(EndpointSettings, BaseLLM):
                 async for chunk in self._astream(prompt, stop, run_manager, **kwargs):
                     total.add(Piece(chunk.text, chunk.generation_info))
             else:
-                call = self._new_call(prompt=prompt, stop=stop, call_kwargs=kwargs, stream=False)
+                call = self._request(prompt, stop, kwargs, stream=False)
                 pieces, _ = await call.acomplete()
                 for piece in pieces:
                     total.add(piece)

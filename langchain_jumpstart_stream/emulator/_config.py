@@ -12,6 +12,7 @@ StreamFormat = Literal[
 OpenAIFraming = Literal["sse", "jsonlines"]
 ErrorKind = Literal["model_stream_error", "internal_stream_failure", "in_band"]
 InBandStyle = Literal["standard", "alternate"]
+ReasoningStyle = Literal["vllm", "sglang", "think-tags", "think-open"]
 
 STREAM_FORMATS: tuple[str, ...] = get_args(StreamFormat)
 
@@ -92,9 +93,10 @@ class EndpointConfig:
         error_message: Message carried by the injected error.
         stream_error_code: ``ErrorCode`` of an injected ``ModelStreamError``; the service
             model documents ``StreamBroken`` and ``ModelInvocationTimeExceeded``.
-        in_band_style: ``"alternate"`` picks the second in-band error shape: LMI adds an
-            ``error_msg`` field; OpenAI uses ``{"object": "error", ...}`` instead of
-            vLLM's ``{"error": {...}}``. TGI has one shape.
+        in_band_style: ``"alternate"`` picks the second in-band error shape: LMI's
+            error line without ``details=true`` (``{"finish_reason": "error"}`` only;
+            the message is in ``token.error_msg`` either way); OpenAI uses
+            ``{"object": "error", ...}`` instead of vLLM's ``{"error": {...}}``. TGI has one shape.
         drop_after_tokens: After this many tokens, reset the TCP connection (RST).
         reset_mid_frame: With ``drop_after_tokens``, first send half of the next frame.
         truncate_last_frame: End a properly terminated body with half a frame.
@@ -108,6 +110,16 @@ class EndpointConfig:
         http_errors: The first ``len(http_errors)`` requests to this endpoint fail with
             these ``(status, error_code, message)`` errors, in order.
         empty_stream: Answer 200 with zero PayloadParts.
+        reasoning: The model thinks first, streamed as ``"vllm"`` (``delta.reasoning``,
+            mirrored into ``reasoning_content``, on chat routes), ``"sglang"``
+            (``delta.reasoning_content``), ``"think-tags"`` (inline ``<think>…</think>``
+            tokens) or ``"think-open"`` (the template opened ``<think>``: only
+            ``</think>`` is streamed). Text routes always get inline tags.
+        reasoning_text: Canned thinking that replaces the default one.
+        refusal: On chat routes, decline with this text (``delta.refusal``) instead of
+            answering.
+        choices: OpenAI formats stream this many choices, interleaved (as vLLM does
+            for ``n>1``); the others repeat choice 0's text.
     """
 
     stream_format: StreamFormat = "tgi"
@@ -136,6 +148,10 @@ class EndpointConfig:
     endless_line_bytes: int | None = None
     http_errors: Sequence[tuple[int, str, str] | tuple[int, str, str, int]] = ()
     empty_stream: bool = False
+    reasoning: ReasoningStyle | None = None
+    reasoning_text: str | None = None
+    refusal: str | None = None
+    choices: int = 1
 
     @classmethod
     def for_model(cls, model_id: str, **overrides: Any) -> EndpointConfig:
@@ -162,6 +178,13 @@ class EndpointConfig:
         ]
         if specials and fields["stream_format"] != "openai-chat":
             fields["eos_token"] = specials[0]
+        if spec.reasoning:  # a reasoning model thinks first, as its container streams it
+            if spec.opens_thinking:
+                fields["reasoning"] = "think-open"
+            elif fields["stream_format"] == "openai-chat":
+                fields["reasoning"] = "vllm"
+            else:
+                fields["reasoning"] = "think-tags"
         fields.update(overrides)
         return cls(**fields)
 
@@ -170,6 +193,8 @@ class EndpointConfig:
         _check_choice("openai_framing", self.openai_framing, get_args(OpenAIFraming))
         _check_choice("error_kind", self.error_kind, get_args(ErrorKind))
         _check_choice("in_band_style", self.in_band_style, get_args(InBandStyle))
+        if self.reasoning is not None:
+            _check_choice("reasoning", self.reasoning, get_args(ReasoningStyle))
         for name in (
             "error_after_tokens",
             "drop_after_tokens",
@@ -180,7 +205,7 @@ class EndpointConfig:
             value = getattr(self, name)
             if value is not None and value < 0:
                 raise ValueError(f"{name} must be >= 0, got {value}")
-        for name in ("frame_bytes", "endless_line_bytes"):
+        for name in ("frame_bytes", "endless_line_bytes", "choices"):
             value = getattr(self, name)
             if value is not None and value < 1:
                 raise ValueError(f"{name} must be >= 1, got {value}")

@@ -31,6 +31,8 @@ from ._generator import (
     generate,
     parse_request,
 )
+from ._generator import tokenize as tokenize_refusal
+from ._thinking import add_reasoning
 from ._tools import constrain
 
 # Fixed so that the same request always gives the same bytes.
@@ -59,6 +61,13 @@ class Record:
 
     data: bytes
     tokens: int = 0
+
+
+def _full_text(gen: Generation) -> str:
+    """The text as the server writes it whole: inline ``<think>`` reasoning included."""
+    if any(t.text == "</think>" for t in gen.tokens):
+        return "".join(t.text for t in gen.tokens if not t.special)
+    return gen.text
 
 
 def _compact(value: Any) -> str:
@@ -139,7 +148,7 @@ def _tgi_stream(
         event: dict[str, Any] = {
             "index": index,
             "token": _tgi_token(token),
-            "generated_text": gen.text if final else None,
+            "generated_text": _full_text(gen) if final else None,
             "details": _tgi_details(request, gen) if final and request.details else None,
         }
         lines.append(("data:" + _compact(event) + "\n\n", 1))
@@ -159,7 +168,7 @@ def _tgi_details(request: ParsedRequest, gen: Generation) -> dict[str, Any]:
 
 
 def _tgi_body(config: EndpointConfig, request: ParsedRequest, gen: Generation) -> str:
-    result: dict[str, Any] = {"generated_text": gen.text}
+    result: dict[str, Any] = {"generated_text": _full_text(gen)}
     if request.details:
         details = _tgi_details(request, gen)
         details.pop("input_length")
@@ -195,7 +204,7 @@ def _lmi_lines(
     for index, token in enumerate(gen.tokens[:count], start=1):
         line: dict[str, Any] = {"token": _lmi_token(token, tgi_compat=tgi_compat)}
         if error_at is None and index == len(gen.tokens):
-            line["generated_text"] = gen.text
+            line["generated_text"] = _full_text(gen)
             if want_details:
                 line["details"] = {
                     "finish_reason": gen.finish_reason,
@@ -204,14 +213,21 @@ def _lmi_lines(
                 }
         lines.append((_pythonic(line) + "\n", 1))
     if error_at is not None:
-        error_token = Token(-1, "", -1, special=True)
+        # djl_python's rolling batch on any exception: a dummy special token that
+        # carries the message, and finish_reason "error" (details only when asked,
+        # else just the finish reason), as its jsonlines formatter writes them.
+        error_token = _lmi_token(Token(-1, "", -1, special=True), tgi_compat=tgi_compat)
+        if not tgi_compat:  # its TGI-keyed token (as_tgi_dict) drops the message
+            error_token["error_msg"] = config.error_message
+        details: dict[str, Any] = {"finish_reason": "error"}
+        if want_details and config.in_band_style == "standard":
+            details["generated_tokens"] = count + 1
+            details["inputs"] = request.prompt
         error: dict[str, Any] = {
-            "token": _lmi_token(error_token, tgi_compat=tgi_compat),
-            "generated_text": "",
-            "details": {"finish_reason": "error", "generated_tokens": None, "inputs": None},
+            "token": error_token,
+            "generated_text": "".join(t.text for t in gen.tokens[:count] if not t.special),
+            "details": details,
         }
-        if config.in_band_style == "alternate":
-            error["error_msg"] = config.error_message
         lines.append((_pythonic(error) + "\n", 0))
     return lines
 
@@ -224,7 +240,7 @@ def _lmi_sse(
 
 def _lmi_body(config: EndpointConfig, request: ParsedRequest, gen: Generation) -> str:
     tgi_compat = config.stream_format == "jsonlines-tgi"
-    result: dict[str, Any] = {"generated_text": gen.text}
+    result: dict[str, Any] = {"generated_text": _full_text(gen)}
     if request.details if request.details is not None else tgi_compat:
         result["details"] = {
             "finish_reason": gen.finish_reason,
@@ -248,13 +264,22 @@ def _openai_head(config: EndpointConfig, request: ParsedRequest, obj: str) -> di
     }
 
 
-def _usage(gen: Generation) -> dict[str, int]:
-    completion = len(gen.tokens)
-    return {
+def _usage(gen: Generation) -> dict[str, Any]:
+    completion = len(gen.tokens) + len(gen.reasoning)
+    usage: dict[str, Any] = {
         "prompt_tokens": gen.prompt_tokens,
         "completion_tokens": completion,
         "total_tokens": gen.prompt_tokens + completion,
     }
+    if gen.reasoning:
+        usage["completion_tokens_details"] = {"reasoning_tokens": len(gen.reasoning)}
+    return usage
+
+
+def _reasoning_delta(config: EndpointConfig, text: str) -> dict[str, Any]:
+    if config.reasoning == "sglang":  # SGLang: reasoning_content, the other fields null
+        return {"role": None, "content": None, "reasoning_content": text, "tool_calls": None}
+    return {"reasoning": text, "reasoning_content": text}  # vLLM mirrors the old name
 
 
 def _openai_stream(
@@ -270,17 +295,28 @@ def _openai_stream(
 
     obj = "chat.completion.chunk" if chat else "text_completion"
 
-    def chunk(piece: dict[str, Any], finish: str | None) -> dict[str, Any]:
-        choice = {"index": 0, **piece, "logprobs": None, "finish_reason": finish}
+    def chunk(piece: dict[str, Any], finish: str | None, index: int = 0) -> dict[str, Any]:
+        choice = {"index": index, **piece, "logprobs": None, "finish_reason": finish}
         return {**_openai_head(config, request, obj), "choices": [choice]}
 
     lines: Lines = []
     if chat:
-        lines.append(frame(chunk({"delta": {"role": "assistant", "content": ""}}, None)))
+        for index in range(config.choices):  # vLLM opens every choice with its role
+            role = {"delta": {"role": "assistant", "content": ""}}
+            lines.append(frame(chunk(role, None, index)))
     if tool is not None:
         call = {"index": 0, "id": _call_id(request), "type": "function"}
         call["function"] = {"name": tool, "arguments": ""}
         lines.append(frame(chunk({"delta": {"tool_calls": [call]}}, None)))
+    if chat and gen.refusal is not None:
+        for piece_text in tokenize_refusal(gen.refusal):
+            lines.append(frame(chunk({"delta": {"refusal": piece_text}}, None), 1))
+        lines.append(frame(chunk({"delta": {}}, "stop")))
+        if sse:
+            lines.append(frame("[DONE]"))
+        return lines
+    for token in gen.reasoning:
+        lines.append(frame(chunk({"delta": _reasoning_delta(config, token.text)}, None), 1))
     count = len(gen.tokens) if error_at is None else error_at
     for index, token in enumerate(gen.tokens[:count], start=1):
         text = "" if token.special else token.text
@@ -293,6 +329,8 @@ def _openai_stream(
         else:
             piece = {"delta": {"content": text}} if chat else {"text": text}
         lines.append(frame(chunk(piece, finish), 1))
+        for other in range(1, config.choices):  # n>1: the choices' chunks interleave
+            lines.append(frame(chunk(piece, finish, other)))
     if error_at is None and not gen.tokens:
         empty: dict[str, Any] = {"delta": {}} if chat else {"text": ""}
         lines.append(frame(chunk(empty, _openai_finish(gen))))
@@ -332,7 +370,13 @@ def _openai_body(config: EndpointConfig, request: ParsedRequest, gen: Generation
     chat = request.chat
     finish = _openai_finish(gen)
     if chat:
-        message: dict[str, Any] = {"role": "assistant", "content": gen.text}
+        message: dict[str, Any] = {"role": "assistant", "content": _full_text(gen)}
+        if gen.reasoning:  # vLLM's non-streaming message: reasoning (and its old name)
+            thought = "".join(t.text for t in gen.reasoning)
+            key = "reasoning_content" if config.reasoning == "sglang" else "reasoning"
+            message.update({key: thought, "reasoning_content": thought})
+        if gen.refusal is not None:
+            message.update({"content": None, "refusal": gen.refusal})
         if gen.tool_call is not None:
             function = {"name": gen.tool_call, "arguments": gen.text}
             call = {"id": _call_id(request), "type": "function", "function": function}
@@ -344,7 +388,7 @@ def _openai_body(config: EndpointConfig, request: ParsedRequest, gen: Generation
             "finish_reason": finish,
         }
     else:
-        choice = {"index": 0, "text": gen.text, "logprobs": None, "finish_reason": finish}
+        choice = {"index": 0, "text": _full_text(gen), "logprobs": None, "finish_reason": finish}
     obj = "chat.completion" if chat else "text_completion"
     body = {**_openai_head(config, request, obj), "choices": [choice], "usage": _usage(gen)}
     return _compact(body)
@@ -427,7 +471,7 @@ def plan(config: EndpointConfig, body: bytes) -> tuple[ParsedRequest, Generation
     )
     if forced is not None and forced.tool_name is not None:
         generation = replace(generation, tool_call=forced.tool_name)
-    return request, generation
+    return request, add_reasoning(config, request, generation)
 
 
 def stream_payload(

@@ -120,6 +120,10 @@ class Generation:
     prompt_tokens: int
     tool_call: str | None = None
     """The function called, when ``text`` is the arguments of a forced tool call."""
+    reasoning: tuple[Token, ...] = ()
+    """Thinking streamed apart from the answer (``delta.reasoning``), before it."""
+    refusal: str | None = None
+    """The model declined; chat routes stream this as ``delta.refusal``."""
 
 
 class RequestError(ValueError):
@@ -197,6 +201,11 @@ def _last_user_message(messages: Sequence[Any]) -> str:
     if isinstance(content, str):
         return content
     if isinstance(content, list):
+        for part in content:  # image parts are accepted (vision containers), if well formed
+            if isinstance(part, dict) and part.get("type") == "image_url":
+                url = (part.get("image_url") or {}).get("url")
+                if not isinstance(url, str) or not url.startswith(("data:image/", "http")):
+                    raise RequestError("image_url.url must be an http(s) or data:image URL")
         parts = [p.get("text", "") for p in content if isinstance(p, dict)]
         return "\n".join(p for p in parts if isinstance(p, str))
     raise RequestError("Failed to deserialize the JSON body: a message has no text content")
@@ -250,9 +259,49 @@ def _japanese_answer(prompt: str) -> str:
     return first + "".join(rest[start : start + 4])
 
 
+_MARKUP = re.compile(r"<[^<>\n]{1,40}>|\[/?INST\]|<<SYS>>|<</SYS>>|>>[A-Z]+<<")
+_ASKING = re.compile(
+    r"^(?:please\s+)?(?:how (?:do|can|should) (?:i|we|you)|how to|what (?:is|are)|"
+    r"why (?:is|are|do)|can you|could you|explain(?: to [^,]+,)?|tell me about|describe)\s+",
+    re.IGNORECASE,
+)
+_FILLER = frozenset(
+    {"and", "then", "so", "ok", "okay", "thanks", "thank", "you", "yes", "no", "it"}
+    | {"hi", "hello", "hey", "more", "go", "on", "why", "what", "how"}
+)
+
+
+_SENTENCE_STARTS = frozenset({"a", "an", "the", "which", "my", "our", "your", "this", "that"})
+
+
+def _topic(prompt: str) -> str:
+    """The subject of the user's last line, as a noun phrase for the canned answer."""
+    text = _MARKUP.sub("\n", prompt)
+    lines = [
+        line.strip()
+        for line in text.splitlines()
+        if re.search(r"[^\W\d_]", line)
+        and line.strip().rstrip(":").strip().lower() not in _ROLE_WORDS
+        and not (line.strip().endswith(":") and len(line.split()) <= 2)  # "Falcon:"
+    ]
+    if not lines:
+        return "your question"
+    line = lines[-1]
+    head, colon, tail = line.rpartition(":")
+    if colon and (re.search(r"[^\W\d_]", tail) or head.strip().lower() in _ROLE_WORDS):
+        line = tail  # "...in a few sentences: TOPIC", or "User: TOPIC"
+    line = _ASKING.sub("", line.strip()).strip(" ?!.,;")
+    words = line.split()
+    if not words or all(w.lower().strip("?!.,") in _FILLER for w in words):
+        return "your question"
+    topic = " ".join(words[:8])
+    if words[0].lower() in _SENTENCE_STARTS:  # "Which errors" -> "which errors"; not "Paris"
+        topic = topic[0].lower() + topic[1:]
+    return topic
+
+
 def _generic_answer(prompt: str) -> str:
-    words = [w for w in re.findall(r"[^\W_]+", prompt) if w.lower() not in _ROLE_WORDS]
-    topic = " ".join(words[-4:]) or "your question"
+    topic = _topic(prompt)
     opener = _pick(_OPENERS, prompt, "open").format(
         topic=topic, Topic=topic[:1].upper() + topic[1:]
     )

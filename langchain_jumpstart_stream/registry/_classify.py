@@ -7,8 +7,9 @@ container decides it. Specs name the container in two ways:
   (TGI), ``"djl-lmi"`` / ``"djl-deepspeed"`` (DJL Serving), ``"vllm"``, or a
   classic framework such as ``"huggingface"`` / ``"pytorch"`` (served by MMS);
 * the image URI (``HostingEcrUri`` in hub documents), whose repository name
-  says the same: ``huggingface-pytorch-tgi-inference``, ``djl-inference``,
-  ``vllm``, ``huggingface-pytorch-inference``.
+  says the same: ``huggingface-pytorch-tgi-inference``, ``djl-inference``
+  (LMI: vLLM async by default since v16, TensorRT-LLM in its ``tensorrtllm`` tags),
+  AWS's ``vllm`` and ``sglang`` images, ``huggingface-pytorch-inference``.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ _FRAMEWORKS: tuple[tuple[str, str], ...] = (
     ("djl", "djl-lmi"),  # djl-lmi, djl-deepspeed, djl-neuronx, djl-tensorrtllm
     ("lmi", "djl-lmi"),
     ("vllm", "vllm"),
+    ("sglang", "sglang"),
 )
 
 # Checked in order against the image's repository name (and tag, for "lmi").
@@ -32,6 +34,7 @@ _IMAGE_MARKERS: tuple[tuple[str, str], ...] = (
     ("djl-lmi", "djl-lmi"),
     ("djl-serving", "djl-lmi"),
     ("vllm", "vllm"),
+    ("sglang", "sglang"),
 )
 
 
@@ -42,7 +45,7 @@ def container_from_framework(framework: str | None) -> str | None:
         framework: The spec's framework string, e.g. ``"huggingface-llm"``.
 
     Returns:
-        ``"tgi"``, ``"djl-lmi"``, ``"vllm"``, ``"mms"`` for any other known
+        ``"tgi"``, ``"djl-lmi"``, ``"vllm"``, ``"sglang"``, ``"mms"`` for any other known
         framework, or ``None`` when ``framework`` is empty.
     """
     if not framework:
@@ -62,7 +65,7 @@ def container_from_image_uri(image_uri: str | None) -> str | None:
             ``<account>.dkr.ecr.<region>.amazonaws.com/djl-inference:0.29.0-lmi11.0.0-cu124``.
 
     Returns:
-        ``"tgi"``, ``"djl-lmi"``, ``"vllm"``, ``"mms"`` for any other image, or
+        ``"tgi"``, ``"djl-lmi"``, ``"vllm"``, ``"sglang"``, ``"mms"`` for any other image, or
         ``None`` when ``image_uri`` is empty.
     """
     if not image_uri:

@@ -58,6 +58,10 @@ MODEL_KEYS = frozenset(
         "supports_tools",
         "task",
         "framework",
+        "reasoning",
+        "opens_thinking",
+        "vision",
+        "context_length",
     }
 )
 
@@ -190,7 +194,15 @@ def build_spec(
         seed=bool(merged.get("seed", False)),
         hf_model_id=str(merged.get("hf_model_id") or ""),
         source=str(merged.get("source") or "snapshot"),
+        reasoning=bool(merged.get("reasoning", False)),
+        opens_thinking=bool(merged.get("opens_thinking", False)),
+        vision=bool(merged.get("vision", False)),
+        context_length=_optional_int(merged.get("context_length")),
     )
+
+
+def _optional_int(value: object) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
 def _template(model_id: str, name: object) -> ChatTemplate | None:

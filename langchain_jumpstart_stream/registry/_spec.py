@@ -49,6 +49,13 @@ class ModelSpec:
         seed: One of the ten ids the seed project listed as streaming-capable.
         hf_model_id: The Hugging Face model the JumpStart model packages.
         source: ``"snapshot"``, ``"hub"`` or ``"sdk"``: where this record came from.
+        reasoning: The model thinks before it answers (its reasoning streams apart
+            from the answer: ``delta.reasoning`` or inline ``<think>`` tags).
+        opens_thinking: The model's chat template writes ``<think>`` itself, so a
+            stream starts inside the thinking block (DeepSeek-R1 distills, Qwen3
+            thinking variants).
+        vision: The model takes images (OpenAI ``image_url`` parts) in the Messages API.
+        context_length: The context window in tokens, when known.
     """
 
     model_id: str
@@ -76,6 +83,10 @@ class ModelSpec:
     seed: bool = False
     hf_model_id: str = ""
     source: str = "snapshot"
+    reasoning: bool = False
+    opens_thinking: bool = False
+    vision: bool = False
+    context_length: int | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.default_parameters, MappingProxyType):

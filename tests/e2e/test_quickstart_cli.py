@@ -124,3 +124,22 @@ def test_cli_serve_speaks_to_boto3(tmp_path: Path) -> None:
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+def test_cli_chat_on_a_messages_api_reasoning_model() -> None:
+    """Built on ChatJumpStart: messages go as messages; thinking is shown apart."""
+    proc = run(
+        "-m",
+        "langchain_jumpstart_stream.cli",
+        "chat",
+        "--model-id",
+        "openai-reasoning-gpt-oss-20b",
+        "--tokens-per-second",
+        "2000",
+        stdin="How do I build a website?\n\n",
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "(thinking) The user wants" in proc.stderr
+    assert "The user wants" not in proc.stdout
+    assert "domain" in proc.stdout
+    assert "<|start|>" not in proc.stdout

@@ -311,8 +311,8 @@ def test_crlf_final_newline_and_comments() -> None:
     ("stream_format", "style", "marker"),
     [
         ("tgi", "standard", b'data:{"error":"bad","error_type":"generation"}\n\n'),
-        ("jsonlines", "standard", b'"finish_reason": "error", "generated_tokens": null'),
-        ("jsonlines", "alternate", b'"error_msg": "bad"'),
+        ("jsonlines", "standard", b'"special_token": true, "error_msg": "bad"}'),
+        ("jsonlines", "alternate", b'"details": {"finish_reason": "error"}}'),
         ("jsonlines-tgi", "standard", b'{"id": -1, "text": "", "logprob": -1, "special": true}'),
         ("openai-chat", "standard", b'data: {"error":{"message":"bad"'),
         ("openai-chat", "alternate", b'data: {"object":"error","message":"bad"'),
@@ -351,3 +351,20 @@ def test_non_streaming_bodies(stream_format: str, check: object) -> None:
     request, generation = plan(cfg, json.dumps(body).encode())
     parsed = json.loads(response_body(cfg, request, generation))
     assert check(parsed) == answer_text(PROMPT)
+
+
+@pytest.mark.parametrize(
+    ("prompt", "topic"),
+    [
+        ("Explain to a new engineer, in a few sentences: server-sent events", "server-sent events"),
+        ("User: What is a vector database?\nFalcon:", "a vector database"),
+        ("<|im_start|>user\nTell me about Paris<|im_end|>\n<|im_start|>assistant\n", "Paris"),
+        (">>QUESTION<<What is RAG?\n>>ANSWER<<", "RAG"),
+        ("And then?", "your question"),
+    ],
+)
+def test_canned_answers_name_the_question_naturally(prompt: str, topic: str) -> None:
+    from langchain_jumpstart_stream.emulator._generator import _topic
+
+    assert _topic(prompt) == topic
+    assert " sentences server" not in answer_text(prompt)

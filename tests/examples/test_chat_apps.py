@@ -86,3 +86,31 @@ async def test_gradio_reply_streams_and_stop_closes_the_sagemaker_stream(
     assert "User: And then?" in request.json["inputs"]
     assert await asyncio.to_thread(request.done.wait, 10)
     assert request.client_disconnected
+
+
+async def test_gradio_shows_thinking_apart_and_collapsed(
+    emulator: Emulator, endpoint: Callable[..., str]
+) -> None:
+    import gradio_app
+
+    from langchain_jumpstart_stream.emulator._thinking import DEFAULT_THINKING
+
+    name = endpoint(stream_format="openai-chat", reasoning="vllm")
+    chat = ChatJumpStart(endpoint_name=name, stream_format="openai", client=emulator.client())
+    reply = gradio_app.build_app(chat).fn
+    states = [state async for state in reply("How do I build a website?", [])]
+    thinking, answer = states[-1]
+    assert thinking.metadata == {"title": "Thinking", "status": "done"}
+    assert thinking.content.strip() == DEFAULT_THINKING
+    assert answer.content == WEBSITE_ANSWER
+    assert any(len(s) == 1 and s[0].metadata["status"] == "pending" for s in states)
+    # Earlier thinking is left out of what the next turn sends.
+    history = [
+        {"role": "user", "content": "How do I build a website?"},
+        {"role": "assistant", "content": DEFAULT_THINKING, "metadata": {"title": "Thinking"}},
+        {"role": "assistant", "content": WEBSITE_ANSWER},
+    ]
+    again = [state async for state in reply("And then?", history)]
+    assert again[-1][-1].content
+    sent = emulator.requests[-1].json["messages"]
+    assert all(DEFAULT_THINKING not in str(m["content"]) for m in sent)

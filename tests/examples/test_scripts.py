@@ -101,3 +101,20 @@ def test_agent_shows_tool_calls_and_results_as_they_stream(
     assert capsys.readouterr().out == (
         "\n[calling utc_time] {}\n[utc_time returned 25 characters]\n\nIt is midnight."
     )
+
+
+@pytest.mark.parametrize(
+    "model_id", ["deepseek-llm-r1-distill-qwen-7b", "openai-reasoning-gpt-oss-20b"]
+)
+def test_reasoning_example_shows_thinking_then_answer(model_id: str) -> None:
+    from langchain_jumpstart_stream.emulator._thinking import DEFAULT_THINKING
+
+    proc = run_example(
+        "reasoning.py", "--no-color", "--model-id", model_id, "--tokens-per-second", "2000"
+    )
+    assert proc.returncode == 0, proc.stderr
+    thinking, _, answer = proc.stdout.partition("── answer ──")
+    assert thinking.startswith("── thinking ──")
+    assert DEFAULT_THINKING in thinking and DEFAULT_THINKING not in answer
+    assert "<think>" not in proc.stdout and "</think>" not in proc.stdout
+    assert answer.strip().startswith("Building a website")
