@@ -18,6 +18,7 @@ from typing import Any
 
 from . import errors
 from ._eventstream import Frame
+from ._inband_errors import is_context_overflow
 from ._tls import HINT as TLS_HINT
 from ._tls import tls_problem
 
@@ -68,9 +69,11 @@ def translate_client_error(exc: Any, endpoint_name: str) -> errors.EndpointReque
         cls = errors.EndpointAccessDeniedError
     elif code == "ModelError":
         original = response.get("OriginalStatusCode") or err.get("OriginalStatusCode")
+        cls = errors.ModelInvocationError
+        if is_context_overflow(message):  # the container's words, in any of its shapes
+            cls = errors.PromptTooLongRequestError
         if original:
             message = f"{message} (container status {original})"
-        cls = errors.ModelInvocationError
     elif code == "ModelNotReadyException" or status >= 500:
         cls = errors.EndpointServiceError
     elif code == "ValidationError" or 400 <= status < 500:

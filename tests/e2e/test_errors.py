@@ -202,3 +202,25 @@ def test_no_region_is_a_configuration_error(monkeypatch) -> None:
 def test_unreachable_endpoint_is_a_connection_error(llm) -> None:
     with pytest.raises(errors.EndpointConnectionError):
         llm("x", endpoint_url="http://127.0.0.1:9", max_retries=1, connect_timeout=1).invoke("hi")
+
+
+@pytest.mark.parametrize("mode", ["sync", "async"])
+def test_a_prompt_too_long_model_error_is_a_context_overflow(endpoint, llm, mode: str) -> None:
+    """vLLM's words inside SageMaker's ModelError: langchain-core's ContextOverflowError."""
+    import asyncio
+
+    from langchain_core.exceptions import ContextOverflowError
+
+    vllm_says = (
+        "This model's maximum context length is 4096 tokens. However, you requested "
+        "5000 tokens (4900 in the messages, 100 in the completion)."
+    )
+    name = endpoint(stream_format="tgi", http_errors=[(424, "ModelError", vllm_says)])
+    model = llm(name, max_retries=0)
+    with pytest.raises(errors.PromptTooLongRequestError) as info:
+        if mode == "sync":
+            model.invoke(QUESTION)
+        else:
+            asyncio.run(model.ainvoke(QUESTION))
+    assert isinstance(info.value, ContextOverflowError)
+    assert "maximum context length" in str(info.value)
