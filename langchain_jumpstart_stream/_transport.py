@@ -40,6 +40,7 @@ from ._tls import HINT as TLS_HINT
 from ._tls import tls_problem
 
 if TYPE_CHECKING:
+    from botocore.config import Config
     from mypy_boto3_sagemaker_runtime import SageMakerRuntimeClient
 
 __all__ = [
@@ -68,39 +69,53 @@ def make_client(
     connect_timeout: float,
     read_timeout: float,
     max_pool_connections: int,
+    aws_access_key_id: str | None = None,
+    aws_secret_access_key: str | None = None,
+    aws_session_token: str | None = None,
+    config: Config | None = None,
 ) -> SageMakerRuntimeClient:
     """Create a ``sagemaker-runtime`` client.
 
     botocore's own retries are switched off: the LLM retries itself, and only
     before the first token (botocore cannot know when tokens were delivered).
+    A ``config`` of the caller's is kept, with the package's settings merged over it.
+    Explicit keys replace the credential chain (``credentials_profile_name`` still
+    selects the region and other settings of that profile).
     """
     import boto3
-    from botocore.config import Config
+    from botocore.config import Config as BotoConfig
 
-    config = Config(
+    ours = BotoConfig(
         connect_timeout=connect_timeout,
         read_timeout=read_timeout,
         retries={"total_max_attempts": 1, "mode": "standard"},
         max_pool_connections=max_pool_connections,
         user_agent_extra="langchain-jumpstart-stream",
     )
+    merged = ours if config is None else config.merge(ours)
     try:
-        session = boto3.Session(profile_name=credentials_profile_name)
+        session = boto3.Session(
+            profile_name=credentials_profile_name,
+            aws_access_key_id=aws_access_key_id,
+            aws_secret_access_key=aws_secret_access_key,
+            aws_session_token=aws_session_token,
+        )
         return session.client(
             "sagemaker-runtime",
             region_name=region_name,
             endpoint_url=endpoint_url,
-            config=config,
+            config=merged,
         )
     except NoRegionError as exc:
         raise errors.ConfigurationError(
             "no AWS region is configured",
             hint="Pass region_name=..., or set AWS_REGION / AWS_DEFAULT_REGION",
         ) from exc
-    except BotoCoreError as exc:  # e.g. ProfileNotFound
+    except BotoCoreError as exc:  # e.g. ProfileNotFound, PartialCredentialsError
         raise errors.ConfigurationError(
             f"could not create the SageMaker Runtime client: {exc}",
-            hint="Check credentials_profile_name and ~/.aws/config",
+            hint="Check credentials_profile_name, the aws_* credential fields (an access "
+            "key id needs its secret access key) and ~/.aws/config",
         ) from exc
 
 

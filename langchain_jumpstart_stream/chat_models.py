@@ -37,7 +37,7 @@ from langchain_core.output_parsers import (
     PydanticToolsParser,
 )
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
-from langchain_core.runnables import Runnable, RunnableMap, RunnablePassthrough
+from langchain_core.runnables import Runnable, RunnableConfig, RunnableMap, RunnablePassthrough
 from langchain_core.tools import BaseTool
 from langchain_core.utils.function_calling import convert_to_json_schema, convert_to_openai_tool
 from langchain_core.utils.pydantic import is_basemodel_subclass
@@ -160,8 +160,10 @@ class ChatJumpStart(EndpointSettings, BaseChatModel):
     """
 
     streaming: bool = True
-    """Go through the stream for ``invoke`` too, so callbacks see every token.
-    With False, use ``InvokeEndpoint`` and parse the whole answer."""
+    """LangChain's switch: ``False`` gets whole answers (``InvokeEndpoint``), for
+    ``invoke`` and ``stream`` alike, as ``disable_streaming=True`` does. ``True``
+    streams, and ``invoke`` goes through the stream too so that callbacks see every
+    token (``stream=False`` per call, or ``disable_streaming``, turn that off)."""
 
     use_messages_api: bool | None = None
     """Send OpenAI-style ``messages`` (True) or a prompt rendered with the model's chat
@@ -221,7 +223,7 @@ class ChatJumpStart(EndpointSettings, BaseChatModel):
         stream: bool,
     ) -> StreamCall:
         kwargs = dict(kwargs)
-        kwargs.pop("stream", None)  # langchain-core's own flag, not a model parameter
+        options = self._take_call_options(kwargs)  # request members, stream switches
         tools = kwargs.pop("tools", None)
         tool_choice = kwargs.pop("tool_choice", None)
         if self._messages_api():
@@ -246,6 +248,7 @@ class ChatJumpStart(EndpointSettings, BaseChatModel):
                 schema="openai-chat",
                 parameters=params,
                 template_stops=False,  # the server applies its own template
+                options=options,
             )
         if tools or "response_format" in kwargs:
             raise self._no_tools_error()
@@ -264,7 +267,9 @@ class ChatJumpStart(EndpointSettings, BaseChatModel):
         # the profile did not take its stops from (an overriding stream_format).
         known = self.container_profile.stop_sequences
         stops = [*(stop or ()), *(s for s in template.stop_sequences if s not in known)]
-        return self._new_call(prompt=prompt, stop=stops, call_kwargs=kwargs, stream=stream)
+        return self._new_call(
+            prompt=prompt, stop=stops, call_kwargs=kwargs, stream=stream, options=options
+        )
 
     def _no_tools_error(self) -> errors.ConfigurationError:
         from .registry import get_model, list_models
@@ -341,6 +346,54 @@ class ChatJumpStart(EndpointSettings, BaseChatModel):
         finally:
             await batches.aclose()  # a break or a cancel closes the HTTP stream now
 
+    # -- batches ------------------------------------------------------------------
+
+    def batch(
+        self,
+        inputs: list[LanguageModelInput],
+        config: RunnableConfig | list[RunnableConfig] | None = None,
+        *,
+        return_exceptions: bool = False,
+        **kwargs: Any,
+    ) -> list[AIMessage]:
+        """Answer every input concurrently, at most ``max_concurrency`` at a time.
+
+        ``max_concurrency`` comes from ``config``; unset, it is ``max_pool_connections``.
+
+        Args:
+            inputs: Conversations or prompts.
+            config: One config for all inputs, or one per input.
+            return_exceptions: Return errors in place of answers instead of raising.
+            **kwargs: Per-call arguments, as for ``invoke``.
+
+        Returns:
+            The answers, in the order of ``inputs``.
+        """
+        bounded = self._bounded_configs(config, len(inputs)) if inputs else config
+        return super().batch(inputs, bounded, return_exceptions=return_exceptions, **kwargs)
+
+    async def abatch(
+        self,
+        inputs: list[LanguageModelInput],
+        config: RunnableConfig | list[RunnableConfig] | None = None,
+        *,
+        return_exceptions: bool = False,
+        **kwargs: Any,
+    ) -> list[AIMessage]:
+        """:meth:`batch` for asyncio: concurrent on the event loop, bounded the same way.
+
+        Args:
+            inputs: Conversations or prompts.
+            config: One config for all inputs, or one per input.
+            return_exceptions: Return errors in place of answers instead of raising.
+            **kwargs: Per-call arguments, as for ``ainvoke``.
+
+        Returns:
+            The answers, in the order of ``inputs``.
+        """
+        bounded = self._bounded_configs(config, len(inputs)) if inputs else config
+        return await super().abatch(inputs, bounded, return_exceptions=return_exceptions, **kwargs)
+
     # -- whole answers ------------------------------------------------------------
 
     def _generate(
@@ -350,7 +403,7 @@ class ChatJumpStart(EndpointSettings, BaseChatModel):
         run_manager: CallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> ChatResult:
-        if self.streaming:
+        if self._stream_operation(kwargs):
             return _result(list(self._stream(messages, stop, run_manager, **kwargs)))
         call = self._call(messages, stop, kwargs, stream=False)
         pieces, _ = call.complete()
@@ -364,7 +417,7 @@ class ChatJumpStart(EndpointSettings, BaseChatModel):
         run_manager: AsyncCallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> ChatResult:
-        if self.streaming:
+        if self._stream_operation(kwargs):
             chunks = [c async for c in self._astream(messages, stop, run_manager, **kwargs)]
             return _result(chunks)
         call = self._call(messages, stop, kwargs, stream=False)

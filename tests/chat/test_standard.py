@@ -47,10 +47,25 @@ NEEDS_JUDGEMENT = {
 }
 
 
+def _standard_params(params: dict[str, Any]) -> dict[str, Any]:
+    """The suites' standard constructor arguments that apply to SageMaker.
+
+    ``api_key``: SageMaker signs with AWS credentials (the aws_* fields); an unknown
+    secret-looking argument is refused rather than sent to the container.
+    ``timeout``: a total per-call deadline, the transport's ``EndpointSettings.timeout``
+    (added with the transport rewrite; drop this line when it lands).
+    """
+    return {k: v for k, v in params.items() if k not in ("api_key", "timeout")}
+
+
 class TestChatJumpStartUnit(ChatModelUnitTests):
     @property
     def chat_model_class(self) -> type[BaseChatModel]:
         return ChatJumpStart
+
+    @property
+    def standard_chat_model_params(self) -> dict[str, Any]:
+        return _standard_params(super().standard_chat_model_params)
 
     @property
     def chat_model_params(self) -> dict[str, Any]:
@@ -125,6 +140,10 @@ class TestChatJumpStartIntegration(ChatModelIntegrationTests):
     @property
     def chat_model_class(self) -> type[BaseChatModel]:
         return ChatJumpStart
+
+    @property
+    def standard_chat_model_params(self) -> dict[str, Any]:
+        return _standard_params(super().standard_chat_model_params)
 
     @property
     def chat_model_params(self) -> dict[str, Any]:
