@@ -21,7 +21,12 @@ from operator import itemgetter
 from typing import Any, Literal, cast
 
 from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
-from langchain_core.language_models import BaseChatModel, LangSmithParams, LanguageModelInput
+from langchain_core.language_models import (
+    BaseChatModel,
+    LangSmithParams,
+    LanguageModelInput,
+    ModelProfile,
+)
 from langchain_core.messages import (
     AIMessage,
     AIMessageChunk,
@@ -41,6 +46,8 @@ from langchain_core.runnables import Runnable, RunnableConfig, RunnableMap, Runn
 from langchain_core.tools import BaseTool
 from langchain_core.utils.function_calling import convert_to_json_schema, convert_to_openai_tool
 from langchain_core.utils.pydantic import is_basemodel_subclass
+from pydantic import model_validator
+from typing_extensions import Self
 
 from . import errors
 from ._call import StreamCall
@@ -177,8 +184,40 @@ class ChatJumpStart(EndpointSettings, BaseChatModel):
 
     @classmethod
     def is_lc_serializable(cls) -> bool:
-        """Serialisable: no field holds a secret (the boto3 client is excluded)."""
+        """Serialisable: secrets become references, the boto3 client is excluded."""
         return True
+
+    @model_validator(mode="after")
+    def _profile_from_registry(self) -> Self:
+        # langchain-core's own validator may run before the container profile is
+        # resolved (and swallows the error); this one runs after it.
+        if self.profile is None:
+            self.profile = self._resolve_model_profile()
+        return self
+
+    def _resolve_model_profile(self) -> ModelProfile | None:
+        """What the model can do, from the registry and the fields that override it.
+
+        Tool calling and tool choice need a container with a tools API; structured
+        output needs that or the Messages API's JSON grammar. Facts the registry does
+        not record (image inputs, reasoning, context length) are left out rather than
+        guessed, except what a chat template rules out (images on a text prompt).
+        """
+        messages_api = self._messages_api()
+        tools = self._tools_supported()
+        profile = ModelProfile(
+            text_inputs=True,
+            text_outputs=True,
+            tool_calling=tools,
+            tool_choice=tools,
+            structured_output=tools or messages_api,
+        )
+        if not messages_api:
+            profile["image_inputs"] = False  # a rendered prompt is text only
+        spec = self.container_profile.spec
+        if spec is not None and spec.display_name:
+            profile["name"] = spec.display_name
+        return profile
 
     @classmethod
     def get_lc_namespace(cls) -> list[str]:
@@ -306,6 +345,18 @@ class ChatJumpStart(EndpointSettings, BaseChatModel):
 
     # -- streaming ----------------------------------------------------------------
 
+    def _as_output(self, chunk: ChatGenerationChunk) -> ChatGenerationChunk:
+        """The chunk as callbacks should see it: standard content blocks with v1.
+
+        langchain-core converts what it streams itself; this covers the tokens that
+        ``invoke`` streams through our own callbacks.
+        """
+        if self.output_version != "v1":
+            return chunk
+        blocks = chunk.message.content_blocks
+        message = chunk.message.model_copy(update={"content": blocks})
+        return ChatGenerationChunk(message=message, generation_info=chunk.generation_info)
+
     def _stream(
         self,
         messages: list[BaseMessage],
@@ -320,7 +371,7 @@ class ChatJumpStart(EndpointSettings, BaseChatModel):
             for piece in pieces:
                 chunk = chunk_of(piece)
                 if run_manager is not None and run_manager.handlers:
-                    run_manager.on_llm_new_token(chunk.text, chunk=chunk)
+                    run_manager.on_llm_new_token(chunk.text, chunk=self._as_output(chunk))
                 yield chunk
         finally:
             pieces.close()  # a consumer that stops early closes the HTTP stream now
@@ -341,7 +392,7 @@ class ChatJumpStart(EndpointSettings, BaseChatModel):
                     chunk = chunk_of(piece)
                     # With no handler attached the callback is a no-op, but not a free one.
                     if run_manager is not None and run_manager.handlers:
-                        await run_manager.on_llm_new_token(chunk.text, chunk=chunk)
+                        await run_manager.on_llm_new_token(chunk.text, chunk=self._as_output(chunk))
                     yield chunk
         finally:
             await batches.aclose()  # a break or a cancel closes the HTTP stream now

@@ -331,3 +331,59 @@ def test_bad_endpoint_url_is_a_configuration_error(url) -> None:
         ChatJumpStart(endpoint_name="e", stream_format="openai", endpoint_url=url)
     err = config_error(info)
     assert "ChatJumpStart(endpoint_url=" in err.hint
+
+
+# -- 4. profile ----------------------------------------------------------------------------------
+
+
+def test_profile_comes_from_the_registry_and_the_fields() -> None:
+    falcon = ChatJumpStart(endpoint_name="e", model_id=FALCON).profile
+    assert falcon is not None
+    assert falcon["tool_calling"] is False and falcon["structured_output"] is False
+    assert falcon["image_inputs"] is False  # a chat template renders text only
+    llama = ChatJumpStart(endpoint_name="e", model_id=LLAMA).profile
+    assert llama is not None
+    assert llama["tool_calling"] is False and llama["structured_output"] is True
+    vllm = ChatJumpStart(endpoint_name="e", stream_format="openai", supports_tools=True).profile
+    assert vllm is not None and vllm["tool_calling"] and vllm["tool_choice"]
+
+
+def test_a_given_profile_wins() -> None:
+    model = ChatJumpStart(endpoint_name="e", model_id=FALCON, profile={"max_input_tokens": 2048})
+    assert model.profile == {"max_input_tokens": 2048}
+
+
+# -- 8. output_version="v1" ------------------------------------------------------------------------
+
+
+class Chunks(BaseCallbackHandler):
+    def __init__(self) -> None:
+        self.contents: list[Any] = []
+
+    def on_llm_new_token(self, token: str, *, chunk: Any = None, **kwargs: Any) -> None:
+        self.contents.append(chunk.message.content)
+
+
+@pytest.mark.parametrize("mode", ["sync", "async"])
+def test_output_version_v1_gives_standard_blocks(endpoint, chat, mode) -> None:
+    from langchain_core.tools import tool
+
+    @tool
+    def get_weather(city: str) -> str:
+        """Get the weather for a city."""
+        return "sunny"
+
+    name = endpoint(stream_format="openai-chat")
+    model = chat(name, stream_format="openai", output_version="v1", max_tokens=8)
+    handler = Chunks()
+    forced = model.bind_tools([get_weather], tool_choice="get_weather")
+    if mode == "sync":
+        text = model.invoke(QUESTION, config={"callbacks": [handler]})
+        call = forced.invoke("Paris?")
+    else:
+        text = asyncio.run(model.ainvoke(QUESTION, config={"callbacks": [handler]}))
+        call = asyncio.run(forced.ainvoke("Paris?"))
+    assert [b["type"] for b in text.content] == ["text"]
+    assert text.text and all(isinstance(c, list) for c in handler.contents)
+    assert [b["type"] for b in call.content] == ["tool_call"]
+    assert call.content[0]["name"] == "get_weather" == call.tool_calls[0]["name"]
