@@ -5,15 +5,26 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
+from urllib.parse import urlsplit
 
+from botocore.config import Config
 from langchain_core.language_models import LangSmithParams
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
+from langchain_core.runnables import RunnableConfig
+from langchain_core.runnables.config import get_config_list
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr, model_validator
 from typing_extensions import Self
 
 from . import errors
 from ._call import StreamCall
 from ._connection import Connection, ConnectionHolder
+from ._conventions import (
+    REQUEST_MEMBERS,
+    STANDARD_PARAMETERS,
+    check_member,
+    move_unknown_arguments,
+)
 from ._decoder import StreamDecoder
+from ._param_names import merge_parameters
 from ._payloads import RequestSchema, build_body
 from ._signing import make_client
 
@@ -64,13 +75,18 @@ class Profile:
 class EndpointSettings(BaseModel):
     """Fields and helpers common to :class:`JumpStartLLM` and :class:`ChatJumpStart`."""
 
-    model_config = ConfigDict(populate_by_name=True, arbitrary_types_allowed=True)
+    # hide_input_in_errors: pydantic would otherwise print every constructor argument,
+    # credentials included, in the ValidationError that wraps a setup error.
+    model_config = ConfigDict(
+        populate_by_name=True, arbitrary_types_allowed=True, hide_input_in_errors=True
+    )
 
     endpoint_name: str
     """Name of the SageMaker endpoint."""
 
-    model_id: str | None = None
-    """JumpStart model id; selects request schema, stream format and defaults."""
+    model_id: str | None = Field(default=None, alias="model")
+    """JumpStart model id; selects request schema, stream format and defaults.
+    ``model=...`` is accepted too, as in other LangChain chat models."""
 
     stream_format: StreamFormat | None = None
     """``"tgi"``, ``"jsonlines"`` or ``"openai"``; overrides ``model_id``. With
@@ -106,7 +122,56 @@ class EndpointSettings(BaseModel):
     """``X-Amzn-SageMaker-Custom-Attributes`` passed to the container."""
 
     inference_id: str | None = None
-    """Identifier recorded with the request for model monitoring."""
+    """Identifier recorded with the request for model monitoring (``InferenceId``)."""
+
+    session_id: str | None = None
+    """Stateful-session id (``SessionId``): ``"NEW_SESSION"`` opens one; then send the
+    id SageMaker returned so that requests reach the same instance."""
+
+    target_container_hostname: str | None = None
+    """Container to invoke on a multi-container endpoint with direct invocation
+    (``TargetContainerHostname``)."""
+
+    prefix_aware_id: str | None = None
+    """Routing key for prefix-aware routing (``PrefixAwareId``): requests with the same
+    id go where their prompt prefix is cached. Needs botocore 1.43.68 or newer."""
+
+    target_model: str | None = None
+    """Model to invoke on a multi-model endpoint (``TargetModel``). ``InvokeEndpoint``
+    has it, the streaming operation does not: use it with ``disable_streaming=True``
+    or per call with ``stream=False``."""
+
+    temperature: float | None = Field(default=None, ge=0)
+    """Sampling temperature; sent under the container's own name. ``None``: its default."""
+
+    max_tokens: int | None = Field(default=None, gt=0)
+    """Most tokens to generate; sent as ``max_new_tokens`` to TGI and LMI prompts and
+    as ``max_tokens`` to OpenAI-style APIs. ``None``: the registry's default."""
+
+    top_p: float | None = Field(default=None, gt=0, le=1)
+    """Nucleus-sampling probability mass. ``None``: the container's default."""
+
+    seed: int | None = None
+    """Random seed, for containers that make sampling reproducible with one."""
+
+    stream_usage: bool = True
+    """On OpenAI-style APIs, ask for the closing usage chunk
+    (``stream_options.include_usage``). TGI and LMI report usage unasked."""
+
+    aws_access_key_id: SecretStr | None = None
+    """Access key id for the client the model creates; with the two fields below it
+    replaces the environment's credential chain. Never shown or serialised."""
+
+    aws_secret_access_key: SecretStr | None = None
+    """Secret access key matching ``aws_access_key_id``. Never shown or serialised."""
+
+    aws_session_token: SecretStr | None = None
+    """Session token for temporary credentials. Never shown or serialised."""
+
+    config: Config | None = Field(default=None, exclude=True)
+    """A botocore ``Config`` for the client the model creates (proxies, endpoint
+    rules, user agent...). The package's timeouts, pool size and retry settings
+    are applied on top of it."""
 
     accept_eula: bool = False
     """Accept the model's end-user licence (sends ``accept_eula=true``) for gated models."""
@@ -114,8 +179,8 @@ class EndpointSettings(BaseModel):
     model_kwargs: dict[str, Any] = Field(default_factory=dict)
     """Generation parameters, in the container's own names (``max_new_tokens``...)."""
 
-    stop: list[str] | None = None
-    """Default stop sequences, added to those of each call."""
+    stop: list[str] | None = Field(default=None, alias="stop_sequences")
+    """Default stop sequences, added to those of each call (``stop_sequences=...`` too)."""
 
     max_retries: int = Field(default=2, ge=0)
     """Retries on throttling, 5xx and connection errors, before the first token only."""
@@ -149,11 +214,82 @@ class EndpointSettings(BaseModel):
     _profile: Profile = PrivateAttr()
     _holder: ConnectionHolder = PrivateAttr()
 
+    @property
+    def lc_secrets(self) -> dict[str, str]:
+        """Fields that hold secrets, and the environment variables they come from."""
+        return {
+            "aws_access_key_id": "AWS_ACCESS_KEY_ID",
+            "aws_secret_access_key": "AWS_SECRET_ACCESS_KEY",
+            "aws_session_token": "AWS_SESSION_TOKEN",
+        }
+
+    @model_validator(mode="before")
+    @classmethod
+    def _move_unknown_arguments(cls, values: Any) -> Any:
+        """Send what is no field to ``model_kwargs``, with a warning (never silently)."""
+        if not isinstance(values, dict):
+            return values
+        known = set(cls.model_fields)
+        known.update(f.alias for f in cls.model_fields.values() if f.alias)
+        return move_unknown_arguments(values, known, cls.__name__)
+
     @model_validator(mode="after")
     def _resolve_profile(self) -> EndpointSettings:
+        self._check_endpoint_url()
+        self._check_credentials()
         self._profile = self._make_profile()
+        self._check_parameters()
+        if self.prefix_aware_id is not None:
+            check_member("PrefixAwareId", stream=True)
         self._holder = ConnectionHolder(self._make_connection)
         return self
+
+    def _check_endpoint_url(self) -> None:
+        url = self.endpoint_url
+        if url is None:
+            return
+        parts = urlsplit(url)
+        try:
+            port_ok = parts.port is None or parts.port > 0
+        except ValueError:
+            port_ok = False
+        if parts.scheme not in ("http", "https") or not parts.hostname or not port_ok:
+            raise errors.ConfigurationError(
+                f"endpoint_url {url!r} is not an http(s) URL",
+                hint=f"Pass {type(self).__name__}(endpoint_url='https://runtime.sagemaker."
+                "us-east-1.amazonaws.com'), or the emulator's URL such as "
+                "'http://127.0.0.1:8080' (jumpstart-stream serve --port 8080); leave it "
+                "out to use the region's SageMaker Runtime",
+            )
+
+    def _check_credentials(self) -> None:
+        key_id, secret = self.aws_access_key_id, self.aws_secret_access_key
+        if (key_id is None) != (secret is None) or (
+            self.aws_session_token is not None and key_id is None
+        ):
+            raise errors.ConfigurationError(
+                "explicit AWS credentials need aws_access_key_id and aws_secret_access_key "
+                "together (and aws_session_token only with them)",
+                hint=f"Pass both to {type(self).__name__}(...), or none of the aws_* "
+                "fields to use the environment's credentials or credentials_profile_name",
+            )
+
+    def _check_parameters(self) -> None:
+        """A standard field and a ``model_kwargs`` entry for the same thing is ambiguous."""
+        names = {key: key for key in STANDARD_PARAMETERS}
+        names["max_tokens"] = self._max_tokens_name()
+        clashes = [
+            f"{field}/{names[field]}"
+            for field in STANDARD_PARAMETERS
+            if getattr(self, field) is not None
+            and (names[field] in self.model_kwargs or field in self.model_kwargs)
+        ]
+        if clashes:
+            raise errors.ConfigurationError(
+                f"{type(self).__name__} got {', '.join(clashes)} both as a field and in "
+                "model_kwargs",
+                hint="Set each once; the field is the portable spelling",
+            )
 
     def _make_profile(self) -> Profile:
         spec = None
@@ -162,9 +298,9 @@ class EndpointSettings(BaseModel):
 
             try:
                 spec = get_model(self.model_id)
-            except errors.ConfigurationError:
+            except errors.ConfigurationError as exc:
                 if self.stream_format is None:
-                    raise
+                    raise self._unknown_model(exc) from exc
                 # An explicit stream_format makes the id informational only.
         if spec is not None and self.stream_format in (None, spec.stream_format):
             return Profile(
@@ -185,6 +321,29 @@ class EndpointSettings(BaseModel):
             gated=spec.gated if spec is not None else False,
             spec=spec,
         )
+
+    def _unknown_model(self, exc: errors.ConfigurationError) -> errors.ConfigurationError:
+        """The registry's error, with advice for the class being built."""
+        name = type(self).__name__
+        suggestions = getattr(exc, "suggestions", ())
+        did_you_mean = f"Did you mean model_id={suggestions[0]!r}? " if suggestions else ""
+        return errors.ConfigurationError(
+            f"{self.model_id!r} is not a model id this package knows",
+            endpoint_name=self.endpoint_name,
+            hint=f"{did_you_mean}Pick an id from "
+            "langchain_jumpstart_stream.registry.list_models(catalog='all', task=None, "
+            "framework=None) (or `.venv/bin/jumpstart-stream models --all`); for a model "
+            f"the registry does not know, say what its container speaks: {name}("
+            "endpoint_name=..., stream_format='tgi' | 'jsonlines' | 'openai')",
+        )
+
+    def _max_tokens_name(self) -> str:
+        """The container's own name for ``max_tokens`` in the request schema used."""
+        spec = self._profile.spec
+        schema = self._profile.request_schema
+        if spec is not None and spec.request_schema == schema:
+            return spec.max_tokens_parameter
+        return "max_tokens" if schema.startswith("openai") else "max_new_tokens"
 
     @classmethod
     def from_model_id(
@@ -273,14 +432,68 @@ class EndpointSettings(BaseModel):
             connect_timeout=self.connect_timeout,
             read_timeout=self.read_timeout,
             max_pool_connections=self.max_pool_connections,
+            aws_access_key_id=_reveal(self.aws_access_key_id),
+            aws_secret_access_key=_reveal(self.aws_secret_access_key),
+            aws_session_token=_reveal(self.aws_session_token),
+            config=self.config,
         )
         return Connection(client, credentials, self.verify)
 
-    def _custom_attributes(self) -> str | None:
-        parts = [self.custom_attributes] if self.custom_attributes else []
-        if self.accept_eula and "accept_eula" not in (self.custom_attributes or ""):
+    def _custom_attributes(self, given: str | None = None) -> str | None:
+        given = given or self.custom_attributes
+        parts = [given] if given else []
+        if self.accept_eula and "accept_eula" not in (given or ""):
             parts.append("accept_eula=true")
         return ";".join(parts) or None
+
+    def _take_call_options(self, kwargs: dict[str, Any]) -> dict[str, Any]:
+        """Remove the per-call request members and switches from ``kwargs``.
+
+        What is left are generation parameters. Returns the request members given
+        per call, by field name (``session_id``, ``custom_attributes``...).
+        """
+        kwargs.pop("stream", None)  # langchain-core's own switch, decided upstream
+        options = {
+            key: kwargs.pop(key) for key in (*REQUEST_MEMBERS, "custom_attributes") if key in kwargs
+        }
+        if "stream_usage" in kwargs:
+            options["stream_usage"] = bool(kwargs.pop("stream_usage"))
+        return options
+
+    def _bounded_configs(
+        self, config: RunnableConfig | list[RunnableConfig] | None, count: int
+    ) -> list[RunnableConfig]:
+        """One config per input, ``max_concurrency`` defaulting to the pool size."""
+        configs = get_config_list(config, count)
+        return [
+            c if c.get("max_concurrency") else {**c, "max_concurrency": self.max_pool_connections}
+            for c in configs
+        ]
+
+    def _stream_operation(self, kwargs: Mapping[str, Any]) -> bool:
+        """Whether a whole-answer call (``invoke``, ``generate``) goes through the stream.
+
+        It does, so that callbacks see every token, unless LangChain's switches say
+        not to stream (:meth:`_whole_answer_only`) or the request needs a member that
+        only ``InvokeEndpoint`` has (``target_model``).
+        """
+        if self._whole_answer_only(kwargs):
+            return False
+        return kwargs.get("target_model", self.target_model) is None
+
+    def _whole_answer_only(self, kwargs: Mapping[str, Any]) -> bool:
+        """Whether LangChain's switches say this call must not stream.
+
+        ``disable_streaming`` (``"tool_calling"``: when tools are bound), ``stream=False``
+        per call, or ``streaming=False`` set on the model. The SageMaker operation
+        follows: ``InvokeEndpoint`` then, the streaming operation otherwise.
+        """
+        disabled = getattr(self, "disable_streaming", False)
+        if disabled is True or (disabled == "tool_calling" and kwargs.get("tools")):
+            return True
+        if "stream" in kwargs and not kwargs["stream"]:
+            return True
+        return "streaming" in self.model_fields_set and getattr(self, "streaming", True) is False
 
     def _stops(self, stop: Sequence[str] | None, *, template: bool = True) -> list[str]:
         # The template's stops matter only when we render the prompt ourselves.
@@ -289,7 +502,30 @@ class EndpointSettings(BaseModel):
         return list(dict.fromkeys(s for s in merged if s))
 
     def _parameters(self, call_kwargs: Mapping[str, Any]) -> dict[str, Any]:
-        return {**self._profile.default_parameters, **self.model_kwargs, **call_kwargs}
+        """Defaults < ``model_kwargs`` < standard fields < per-call, in container names."""
+        return self._merged_parameters(call_kwargs)[0]
+
+    def _merged_parameters(
+        self, call_kwargs: Mapping[str, Any], schema: RequestSchema | None = None
+    ) -> tuple[dict[str, Any], list[str]]:
+        """Every parameter layer in ``schema``'s own names, and the stops found in them.
+
+        Layers, later ones winning: the model's defaults, ``model_kwargs``, the
+        standard fields, the call's keywords, the call's standard keywords.
+        ``max_tokens``/``max_new_tokens`` and ``stop``/``stop_sequences`` are
+        translated to the schema's names, never sent twice.
+        """
+        fields = {key: getattr(self, key) for key in STANDARD_PARAMETERS}
+        call = dict(call_kwargs)
+        per_call = {key: call.pop(key) for key in STANDARD_PARAMETERS if key in call}
+        layers = (
+            self._profile.default_parameters,
+            self.model_kwargs,
+            {k: v for k, v in fields.items() if v is not None},
+            call,
+            per_call,
+        )
+        return merge_parameters(schema or self._profile.request_schema, layers)
 
     def _new_call(
         self,
@@ -304,9 +540,16 @@ class EndpointSettings(BaseModel):
         parameters: Mapping[str, Any] | None = None,
         template_stops: bool = True,
         starts_in_thinking: bool = False,
+        options: Mapping[str, Any] | None = None,
     ) -> StreamCall:
-        """Prepare one request; ``parameters`` replaces the merged defaults when given."""
+        """Prepare one request; ``parameters`` replaces the merged defaults when given.
+
+        ``options`` are request members given per call (see :meth:`_take_call_options`);
+        any left in ``call_kwargs`` are taken out here.
+        """
         profile = self._profile
+        call_kwargs = dict(call_kwargs)
+        options = {**self._take_call_options(call_kwargs), **(options or {})}
         stops = self._stops(stop, template=template_stops)
         body = build_body(
             schema or profile.request_schema,
@@ -316,19 +559,21 @@ class EndpointSettings(BaseModel):
             stop=stops,
             stream=stream,
             extra=extra,
+            include_usage=options.get("stream_usage", self.stream_usage),
         )
         request: dict[str, Any] = {
             "EndpointName": self.endpoint_name,
             "Body": body,
             "ContentType": "application/json",
         }
-        optional = {
-            "CustomAttributes": self._custom_attributes(),
-            "InferenceComponentName": self.inference_component_name,
-            "TargetVariant": self.target_variant,
-            "InferenceId": self.inference_id,
-        }
-        request.update({k: v for k, v in optional.items() if v is not None})
+        custom = self._custom_attributes(options.get("custom_attributes"))
+        if custom is not None:
+            request["CustomAttributes"] = custom
+        for field, member in REQUEST_MEMBERS.items():
+            value = options.get(field, getattr(self, field))
+            if value is not None:
+                check_member(member, stream=stream)
+                request[member] = value
         if not stream:
             request["Accept"] = "application/json"
         special = profile.special_tokens
@@ -390,8 +635,13 @@ class EndpointSettings(BaseModel):
             "stream_format": self._profile.stream_format,
             "model_kwargs": self.model_kwargs,
         }
-        for key in ("inference_component_name", "target_variant", "region_name"):
+        keys = (*STANDARD_PARAMETERS, "inference_component_name", "target_variant", "region_name")
+        for key in keys:
             value = getattr(self, key)
             if value is not None:
                 params[key] = value
         return params
+
+
+def _reveal(secret: SecretStr | None) -> str | None:
+    return None if secret is None else secret.get_secret_value()

@@ -29,6 +29,7 @@ def build_body(
     stop: Sequence[str],
     stream: bool,
     extra: Mapping[str, Any] | None = None,
+    include_usage: bool = True,
 ) -> bytes:
     """Serialise one request.
 
@@ -40,6 +41,7 @@ def build_body(
         stop: Stop sequences; the first few are sent to the server.
         stream: Ask for a streamed answer.
         extra: Top-level fields added as they are (e.g. ``tools``).
+        include_usage: On OpenAI-style streams, ask for the closing usage chunk.
 
     Returns:
         The UTF-8 JSON body.
@@ -68,7 +70,7 @@ def build_body(
         if server_stop:
             body["stop"] = server_stop
         body["stream"] = stream
-        if stream:
+        if stream and include_usage:
             # Ask for the closing usage chunk; servers that do not know it ignore it.
             body.setdefault("stream_options", {"include_usage": True})
     if extra:

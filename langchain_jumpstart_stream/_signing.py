@@ -25,6 +25,7 @@ from . import errors
 from ._aws_errors import translate_client_error, translate_send_error
 
 if TYPE_CHECKING:
+    from botocore.config import Config
     from mypy_boto3_sagemaker_runtime import SageMakerRuntimeClient
 
 __all__ = ["Signed", "Signer", "make_client"]
@@ -45,20 +46,27 @@ def make_client(
     connect_timeout: float,
     read_timeout: float,
     max_pool_connections: int,
+    aws_access_key_id: str | None = None,
+    aws_secret_access_key: str | None = None,
+    aws_session_token: str | None = None,
+    config: Config | None = None,
 ) -> tuple[SageMakerRuntimeClient, Any]:
     """Create a ``sagemaker-runtime`` client; return it with its credentials object.
 
     The credentials object (``None`` when none were found) lets async calls
     refresh expiring credentials in a thread, before signing on the event loop.
+    A ``config`` of the caller's is kept, with the package's settings merged over
+    it. Explicit keys replace the credential chain (``credentials_profile_name``
+    still selects the region and other settings of that profile).
 
     Raises:
-        ConfigurationError: No region, or an unknown profile.
+        ConfigurationError: No region, an unknown profile, or unusable credentials.
     """
     import boto3
-    from botocore.config import Config
+    from botocore.config import Config as BotoConfig
     from botocore.exceptions import BotoCoreError, NoRegionError
 
-    config = Config(
+    ours = BotoConfig(
         connect_timeout=connect_timeout,
         read_timeout=read_timeout,
         # botocore never sends our calls (see the module doc): nothing to retry there.
@@ -66,13 +74,19 @@ def make_client(
         max_pool_connections=max_pool_connections,
         user_agent_extra="langchain-jumpstart-stream",
     )
+    merged = ours if config is None else config.merge(ours)
     try:
-        session = boto3.Session(profile_name=credentials_profile_name)
+        session = boto3.Session(
+            profile_name=credentials_profile_name,
+            aws_access_key_id=aws_access_key_id,
+            aws_secret_access_key=aws_secret_access_key,
+            aws_session_token=aws_session_token,
+        )
         client = session.client(
             "sagemaker-runtime",
             region_name=region_name,
             endpoint_url=endpoint_url,
-            config=config,
+            config=merged,
         )
         credentials = session.get_credentials()  # the object the client signs with
     except NoRegionError as exc:
@@ -90,7 +104,8 @@ def make_client(
             raise translate_send_error(exc, "", started=False) from exc
         raise errors.ConfigurationError(
             f"could not create the SageMaker Runtime client: {exc}",
-            hint="Check credentials_profile_name and ~/.aws/config",
+            hint="Check credentials_profile_name, the aws_* credential fields (an access "
+            "key id needs its secret access key) and ~/.aws/config",
         ) from exc
     return client, credentials
 

@@ -21,7 +21,12 @@ from operator import itemgetter
 from typing import Any, Literal, cast
 
 from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
-from langchain_core.language_models import BaseChatModel, LangSmithParams, LanguageModelInput
+from langchain_core.language_models import (
+    BaseChatModel,
+    LangSmithParams,
+    LanguageModelInput,
+    ModelProfile,
+)
 from langchain_core.messages import (
     AIMessage,
     AIMessageChunk,
@@ -37,17 +42,18 @@ from langchain_core.output_parsers import (
     PydanticToolsParser,
 )
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
-from langchain_core.runnables import Runnable, RunnableMap, RunnablePassthrough
+from langchain_core.runnables import Runnable, RunnableConfig, RunnableMap, RunnablePassthrough
 from langchain_core.tools import BaseTool
 from langchain_core.utils.function_calling import convert_to_json_schema, convert_to_openai_tool
 from langchain_core.utils.pydantic import is_basemodel_subclass
+from pydantic import model_validator
+from typing_extensions import Self
 
 from . import errors
 from ._call import StreamCall
 from ._choices import check_one_choice
 from ._decoder import Piece
 from ._endpoint import EndpointSettings
-from ._param_names import merge_parameters
 from ._thinking import starts_in_thinking
 from ._tool_calls import ToolCallDeltas, ToolChoice, merged_tool_calls, openai_tool_choice
 
@@ -213,8 +219,10 @@ class ChatJumpStart(EndpointSettings, BaseChatModel):
     """
 
     streaming: bool = True
-    """Go through the stream for ``invoke`` too, so callbacks see every token.
-    With False, use ``InvokeEndpoint`` and parse the whole answer."""
+    """LangChain's switch: ``False`` gets whole answers (``InvokeEndpoint``), for
+    ``invoke`` and ``stream`` alike, as ``disable_streaming=True`` does. ``True``
+    streams, and ``invoke`` goes through the stream too so that callbacks see every
+    token (``stream=False`` per call, or ``disable_streaming``, turn that off)."""
 
     use_messages_api: bool | None = None
     """Send OpenAI-style ``messages`` (True) or a prompt rendered with the model's chat
@@ -228,8 +236,40 @@ class ChatJumpStart(EndpointSettings, BaseChatModel):
 
     @classmethod
     def is_lc_serializable(cls) -> bool:
-        """Serialisable: no field holds a secret (the boto3 client is excluded)."""
+        """Serialisable: secrets become references, the boto3 client is excluded."""
         return True
+
+    @model_validator(mode="after")
+    def _profile_from_registry(self) -> Self:
+        # langchain-core's own validator may run before the container profile is
+        # resolved (and swallows the error); this one runs after it.
+        if self.profile is None:
+            self.profile = self._resolve_model_profile()
+        return self
+
+    def _resolve_model_profile(self) -> ModelProfile | None:
+        """What the model can do, from the registry and the fields that override it.
+
+        Tool calling and tool choice need a container with a tools API; structured
+        output needs that or the Messages API's JSON grammar. Facts the registry does
+        not record (image inputs, reasoning, context length) are left out rather than
+        guessed, except what a chat template rules out (images on a text prompt).
+        """
+        messages_api = self._messages_api()
+        tools = self._tools_supported()
+        profile = ModelProfile(
+            text_inputs=True,
+            text_outputs=True,
+            tool_calling=tools,
+            tool_choice=tools,
+            structured_output=tools or messages_api,
+        )
+        if not messages_api:
+            profile["image_inputs"] = False  # a rendered prompt is text only
+        spec = self.container_profile.spec
+        if spec is not None and spec.display_name:
+            profile["name"] = spec.display_name
+        return profile
 
     @classmethod
     def get_lc_namespace(cls) -> list[str]:
@@ -274,7 +314,7 @@ class ChatJumpStart(EndpointSettings, BaseChatModel):
         stream: bool,
     ) -> StreamCall:
         kwargs = dict(kwargs)
-        kwargs.pop("stream", None)  # langchain-core's own flag, not a model parameter
+        options = self._take_call_options(kwargs)  # request members, stream switches
         tools = kwargs.pop("tools", None)
         tool_choice = kwargs.pop("tool_choice", None)
         check_one_choice(
@@ -282,9 +322,8 @@ class ChatJumpStart(EndpointSettings, BaseChatModel):
             lmi=self.container_profile.request_schema == "lmi" and not self._messages_api(),
             endpoint_name=self.endpoint_name,
         )
-        layers = (self.container_profile.default_parameters, self.model_kwargs, kwargs)
         if self._messages_api():
-            params, found = merge_parameters("openai-chat", layers)
+            params, found = self._merged_parameters(kwargs, "openai-chat")
             stops = [*(stop or ()), *found]  # one list, enforced on the client too
             if tools:
                 params["tools"] = tools
@@ -305,6 +344,7 @@ class ChatJumpStart(EndpointSettings, BaseChatModel):
                     parameters=params,
                     server_template=True,
                 ),
+                options=options,
             )
         if tools or "response_format" in kwargs:
             raise self._no_tools_error()
@@ -322,7 +362,7 @@ class ChatJumpStart(EndpointSettings, BaseChatModel):
         # The registry's stops are the template's; add them here only for a spec that
         # the profile did not take its stops from (an overriding stream_format).
         known = self.container_profile.stop_sequences
-        params, found = merge_parameters(self.container_profile.request_schema, layers)
+        params, found = self._merged_parameters(kwargs)
         stops = [*(stop or ()), *found, *(s for s in template.stop_sequences if s not in known)]
         opens = starts_in_thinking(prompt=prompt, spec=spec, parameters={}, server_template=False)
         return self._new_call(
@@ -332,6 +372,7 @@ class ChatJumpStart(EndpointSettings, BaseChatModel):
             parameters=params,
             stream=stream,
             starts_in_thinking=opens,
+            options=options,
         )
 
     def _no_tools_error(self) -> errors.ConfigurationError:
@@ -369,6 +410,18 @@ class ChatJumpStart(EndpointSettings, BaseChatModel):
 
     # -- streaming ----------------------------------------------------------------
 
+    def _as_output(self, chunk: ChatGenerationChunk) -> ChatGenerationChunk:
+        """The chunk as callbacks should see it: standard content blocks with v1.
+
+        langchain-core converts what it streams itself; this covers the tokens that
+        ``invoke`` streams through our own callbacks.
+        """
+        if self.output_version != "v1":
+            return chunk
+        blocks = chunk.message.content_blocks
+        message = chunk.message.model_copy(update={"content": blocks})
+        return ChatGenerationChunk(message=message, generation_info=chunk.generation_info)
+
     def _stream(
         self,
         messages: list[BaseMessage],
@@ -383,7 +436,7 @@ class ChatJumpStart(EndpointSettings, BaseChatModel):
             for piece in pieces:
                 chunk = chunk_of(piece)
                 if run_manager is not None and run_manager.handlers:
-                    run_manager.on_llm_new_token(chunk.text, chunk=chunk)
+                    run_manager.on_llm_new_token(chunk.text, chunk=self._as_output(chunk))
                 yield chunk
         finally:
             pieces.close()  # a consumer that stops early closes the HTTP stream now
@@ -404,10 +457,58 @@ class ChatJumpStart(EndpointSettings, BaseChatModel):
                     chunk = chunk_of(piece)
                     # With no handler attached the callback is a no-op, but not a free one.
                     if run_manager is not None and run_manager.handlers:
-                        await run_manager.on_llm_new_token(chunk.text, chunk=chunk)
+                        await run_manager.on_llm_new_token(chunk.text, chunk=self._as_output(chunk))
                     yield chunk
         finally:
             await batches.aclose()  # a break or a cancel closes the HTTP stream now
+
+    # -- batches ------------------------------------------------------------------
+
+    def batch(
+        self,
+        inputs: list[LanguageModelInput],
+        config: RunnableConfig | list[RunnableConfig] | None = None,
+        *,
+        return_exceptions: bool = False,
+        **kwargs: Any,
+    ) -> list[AIMessage]:
+        """Answer every input concurrently, at most ``max_concurrency`` at a time.
+
+        ``max_concurrency`` comes from ``config``; unset, it is ``max_pool_connections``.
+
+        Args:
+            inputs: Conversations or prompts.
+            config: One config for all inputs, or one per input.
+            return_exceptions: Return errors in place of answers instead of raising.
+            **kwargs: Per-call arguments, as for ``invoke``.
+
+        Returns:
+            The answers, in the order of ``inputs``.
+        """
+        bounded = self._bounded_configs(config, len(inputs)) if inputs else config
+        return super().batch(inputs, bounded, return_exceptions=return_exceptions, **kwargs)
+
+    async def abatch(
+        self,
+        inputs: list[LanguageModelInput],
+        config: RunnableConfig | list[RunnableConfig] | None = None,
+        *,
+        return_exceptions: bool = False,
+        **kwargs: Any,
+    ) -> list[AIMessage]:
+        """:meth:`batch` for asyncio: concurrent on the event loop, bounded the same way.
+
+        Args:
+            inputs: Conversations or prompts.
+            config: One config for all inputs, or one per input.
+            return_exceptions: Return errors in place of answers instead of raising.
+            **kwargs: Per-call arguments, as for ``ainvoke``.
+
+        Returns:
+            The answers, in the order of ``inputs``.
+        """
+        bounded = self._bounded_configs(config, len(inputs)) if inputs else config
+        return await super().abatch(inputs, bounded, return_exceptions=return_exceptions, **kwargs)
 
     # -- whole answers ------------------------------------------------------------
 
@@ -418,7 +519,7 @@ class ChatJumpStart(EndpointSettings, BaseChatModel):
         run_manager: CallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> ChatResult:
-        if self.streaming:
+        if self._stream_operation(kwargs):
             return _result(list(self._stream(messages, stop, run_manager, **kwargs)))
         call = self._call(messages, stop, kwargs, stream=False)
         pieces, _ = call.complete()
@@ -432,7 +533,7 @@ class ChatJumpStart(EndpointSettings, BaseChatModel):
         run_manager: AsyncCallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> ChatResult:
-        if self.streaming:
+        if self._stream_operation(kwargs):
             chunks = [c async for c in self._astream(messages, stop, run_manager, **kwargs)]
             return _result(chunks)
         call = self._call(messages, stop, kwargs, stream=False)

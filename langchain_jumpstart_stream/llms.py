@@ -4,17 +4,17 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Iterator, Sequence
-from typing import Any
+from typing import Any, Literal
 
 from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
-from langchain_core.language_models import BaseLLM, LangSmithParams
+from langchain_core.language_models import BaseLLM, LangSmithParams, LanguageModelInput
 from langchain_core.outputs import Generation, GenerationChunk, LLMResult
+from langchain_core.runnables import Runnable, RunnableConfig
 
 from ._call import StreamCall
 from ._choices import check_one_choice
 from ._decoder import Piece
 from ._endpoint import EndpointSettings
-from ._param_names import merge_parameters
 from ._thinking import starts_in_thinking
 
 __all__ = ["JumpStartLLM"]
@@ -68,6 +68,9 @@ class _Aggregate:
                 info[key] = "".join(info[key])
         return Generation(text="".join(self.texts), generation_info=info or None)
 
+    def chunk(self) -> GenerationChunk:
+        return GenerationChunk(text="".join(self.texts), generation_info=self.info or None)
+
 
 def _usage(info: dict[str, Any]) -> dict[str, int]:
     return {k: info[k] for k in ("input_tokens", "output_tokens", "total_tokens") if k in info}
@@ -77,7 +80,11 @@ class JumpStartLLM(EndpointSettings, BaseLLM):
     """A SageMaker JumpStart endpoint as a streaming LangChain LLM.
 
     Every token reaches ``on_llm_new_token`` callbacks as it arrives, also inside
-    chains, agents and ``invoke``/``batch`` (with ``streaming=True``, the default).
+    chains, agents and ``invoke``/``batch``. ``disable_streaming=True``,
+    ``streaming=False`` or ``stream=False`` per call get each answer whole, through
+    ``InvokeEndpoint``. ``batch`` and ``abatch`` run their prompts concurrently,
+    at most ``max_concurrency`` (from the runnable config) or ``max_pool_connections``
+    at a time.
 
     Example:
         .. code-block:: python
@@ -98,8 +105,14 @@ class JumpStartLLM(EndpointSettings, BaseLLM):
     """
 
     streaming: bool = True
-    """Go through the stream for ``invoke``/``generate`` too, so callbacks see tokens.
-    With False, use ``InvokeEndpoint`` and parse the whole answer."""
+    """LangChain's switch: ``False`` gets whole answers (``InvokeEndpoint``), for
+    ``invoke`` and ``stream`` alike; ``True`` streams, and ``invoke`` goes through the
+    stream too so that callbacks see every token."""
+
+    disable_streaming: bool | Literal["tool_calling"] = False
+    """As on LangChain chat models: ``True`` makes ``stream``/``astream`` yield the whole
+    answer as one chunk, from ``InvokeEndpoint``, and ``invoke`` use it too.
+    (``"tool_calling"`` is accepted for symmetry; an LLM binds no tools.)"""
 
     @classmethod
     def is_lc_serializable(cls) -> bool:
@@ -117,7 +130,11 @@ class JumpStartLLM(EndpointSettings, BaseLLM):
 
     @property
     def _identifying_params(self) -> dict[str, Any]:
-        return {**self._endpoint_params(), "streaming": self.streaming}
+        return {
+            **self._endpoint_params(),
+            "streaming": self.streaming,
+            "disable_streaming": self.disable_streaming,
+        }
 
     def _get_ls_params(self, stop: list[str] | None = None, **kwargs: Any) -> LangSmithParams:
         return self._tracing_params(stop, kwargs, "llm")
@@ -129,9 +146,9 @@ class JumpStartLLM(EndpointSettings, BaseLLM):
     ) -> StreamCall:
         """One request for ``prompt``; a stream that opens inside ``<think>`` is read so."""
         profile = self.container_profile
-        parameters, stops = merge_parameters(
-            profile.request_schema, (profile.default_parameters, self.model_kwargs, kwargs)
-        )
+        kwargs = dict(kwargs)
+        options = self._take_call_options(kwargs)  # request members, stream switches
+        parameters, stops = self._merged_parameters(kwargs)
         check_one_choice(
             parameters, lmi=profile.request_schema == "lmi", endpoint_name=self.endpoint_name
         )
@@ -148,6 +165,7 @@ class JumpStartLLM(EndpointSettings, BaseLLM):
             parameters=parameters,
             stream=stream,
             starts_in_thinking=opens,
+            options=options,
         )
 
     # -- streaming ----------------------------------------------------------------
@@ -159,6 +177,9 @@ class JumpStartLLM(EndpointSettings, BaseLLM):
         run_manager: CallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> Iterator[GenerationChunk]:
+        if self._whole_answer_only(kwargs):
+            yield self._whole(prompt, stop, kwargs).chunk()
+            return
         call = self._request(prompt, stop, kwargs, stream=True)
         pieces = call.pieces()
         try:
@@ -177,6 +198,9 @@ class JumpStartLLM(EndpointSettings, BaseLLM):
         run_manager: AsyncCallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> AsyncIterator[GenerationChunk]:
+        if self._whole_answer_only(kwargs):
+            yield (await self._awhole(prompt, stop, kwargs)).chunk()
+            return
         call = self._request(prompt, stop, kwargs, stream=True)
         batches = call.abatches()
         try:
@@ -190,7 +214,83 @@ class JumpStartLLM(EndpointSettings, BaseLLM):
         finally:
             await batches.aclose()  # a break or a cancel closes the HTTP stream now
 
+    # -- batches ------------------------------------------------------------------
+
+    def batch(
+        self,
+        inputs: list[LanguageModelInput],
+        config: RunnableConfig | list[RunnableConfig] | None = None,
+        *,
+        return_exceptions: bool = False,
+        **kwargs: Any,
+    ) -> list[str]:
+        """Answer every input concurrently, each as its own run with its own callbacks.
+
+        At most ``max_concurrency`` (from ``config``; ``max_pool_connections`` if
+        unset) calls are in flight at a time, in a thread pool. (``BaseLLM.batch``
+        would send all prompts through one ``generate``, one after the other.)
+
+        Args:
+            inputs: Prompts.
+            config: One config for all inputs, or one per input.
+            return_exceptions: Return errors in place of answers instead of raising.
+            **kwargs: Per-call arguments, as for ``invoke``.
+
+        Returns:
+            The answers, in the order of ``inputs``.
+        """
+        if not inputs:
+            return []
+        bounded = self._bounded_configs(config, len(inputs))
+        return Runnable.batch(self, inputs, bounded, return_exceptions=return_exceptions, **kwargs)
+
+    async def abatch(
+        self,
+        inputs: list[LanguageModelInput],
+        config: RunnableConfig | list[RunnableConfig] | None = None,
+        *,
+        return_exceptions: bool = False,
+        **kwargs: Any,
+    ) -> list[str]:
+        """:meth:`batch` for asyncio: concurrent on the event loop, bounded the same way.
+
+        Args:
+            inputs: Prompts.
+            config: One config for all inputs, or one per input.
+            return_exceptions: Return errors in place of answers instead of raising.
+            **kwargs: Per-call arguments, as for ``ainvoke``.
+
+        Returns:
+            The answers, in the order of ``inputs``.
+        """
+        if not inputs:
+            return []
+        bounded = self._bounded_configs(config, len(inputs))
+        return await Runnable.abatch(
+            self, inputs, bounded, return_exceptions=return_exceptions, **kwargs
+        )
+
     # -- whole answers ------------------------------------------------------------
+
+    def _whole(self, prompt: str, stop: list[str] | None, kwargs: dict[str, Any]) -> _Aggregate:
+        """One whole answer through ``InvokeEndpoint``."""
+        call = self._request(prompt, stop, kwargs, stream=False)
+        pieces, _ = call.complete()
+        total = _Aggregate()
+        for piece in pieces:
+            total.add(piece)
+        return total
+
+    async def _awhole(
+        self, prompt: str, stop: list[str] | None, kwargs: dict[str, Any]
+    ) -> _Aggregate:
+        """:meth:`_whole` for asyncio."""
+        call = self._request(prompt, stop, kwargs, stream=False)
+        pieces, _ = await call.acomplete()
+        total = _Aggregate()
+        for piece in pieces:
+            total.add(piece)
+        return total
 
     def _generate(
         self,
@@ -201,15 +301,12 @@ class JumpStartLLM(EndpointSettings, BaseLLM):
     ) -> LLMResult:
         generations = []
         for prompt in prompts:
+            if not self._stream_operation(kwargs):
+                generations.append([self._whole(prompt, stop, kwargs).generation()])
+                continue
             total = _Aggregate()
-            if self.streaming:
-                for chunk in self._stream(prompt, stop, run_manager, **kwargs):
-                    total.add(Piece(chunk.text, chunk.generation_info))
-            else:
-                call = self._request(prompt, stop, kwargs, stream=False)
-                pieces, _ = call.complete()
-                for piece in pieces:
-                    total.add(piece)
+            for chunk in self._stream(prompt, stop, run_manager, **kwargs):
+                total.add(Piece(chunk.text, chunk.generation_info))
             generations.append([total.generation()])
         return self._result(generations)
 
@@ -220,17 +317,17 @@ class JumpStartLLM(EndpointSettings, BaseLLM):
         run_manager: AsyncCallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> LLMResult:
+        # The pool size bounds a large agenerate(), as max_concurrency bounds abatch().
+        slots = asyncio.Semaphore(self.max_pool_connections)
+
         async def one(prompt: str) -> list[Generation]:
-            total = _Aggregate()
-            if self.streaming:
+            async with slots:
+                if not self._stream_operation(kwargs):
+                    return [(await self._awhole(prompt, stop, kwargs)).generation()]
+                total = _Aggregate()
                 async for chunk in self._astream(prompt, stop, run_manager, **kwargs):
                     total.add(Piece(chunk.text, chunk.generation_info))
-            else:
-                call = self._request(prompt, stop, kwargs, stream=False)
-                pieces, _ = await call.acomplete()
-                for piece in pieces:
-                    total.add(piece)
-            return [total.generation()]
+                return [total.generation()]
 
         generations = await asyncio.gather(*(one(p) for p in prompts))
         return self._result(list(generations))

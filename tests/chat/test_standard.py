@@ -47,10 +47,24 @@ NEEDS_JUDGEMENT = {
 }
 
 
+def _standard_params(params: dict[str, Any]) -> dict[str, Any]:
+    """The suites' standard constructor arguments that apply to SageMaker.
+
+    ``api_key``: SageMaker signs with AWS credentials (the aws_* fields); an unknown
+    secret-looking argument is refused rather than sent to the container. ``timeout``
+    (the total per-call deadline) and the others apply as they are.
+    """
+    return {k: v for k, v in params.items() if k != "api_key"}
+
+
 class TestChatJumpStartUnit(ChatModelUnitTests):
     @property
     def chat_model_class(self) -> type[BaseChatModel]:
         return ChatJumpStart
+
+    @property
+    def standard_chat_model_params(self) -> dict[str, Any]:
+        return _standard_params(super().standard_chat_model_params)
 
     @property
     def chat_model_params(self) -> dict[str, Any]:
@@ -125,6 +139,10 @@ class TestChatJumpStartIntegration(ChatModelIntegrationTests):
     @property
     def chat_model_class(self) -> type[BaseChatModel]:
         return ChatJumpStart
+
+    @property
+    def standard_chat_model_params(self) -> dict[str, Any]:
+        return _standard_params(super().standard_chat_model_params)
 
     @property
     def chat_model_params(self) -> dict[str, Any]:

@@ -32,6 +32,7 @@ import pytest
 from botocore.config import Config
 from langchain_core.callbacks import BaseCallbackHandler
 from langchain_core.load import dumpd, dumps
+from pydantic import ValidationError
 
 import langchain_jumpstart_stream
 from langchain_jumpstart_stream import ChatJumpStart, JumpStartLLM, errors
@@ -70,14 +71,25 @@ def secret_client(url: str) -> Any:
     return session.client("sagemaker-runtime", endpoint_url=url, config=no_retries)
 
 
-@pytest.fixture(params=["environment", "explicit-client"])
+SECRET_FIELDS = {
+    "aws_access_key_id": ACCESS_KEY,
+    "aws_secret_access_key": SECRET_KEY,
+    "aws_session_token": SESSION_TOKEN,
+}
+
+
+@pytest.fixture(params=["environment", "explicit-client", "secret-fields"])
 def models(request, secret_env, emulator: Emulator, endpoint) -> tuple[Any, Any]:
-    """(LLM, chat model) on the emulator, credentials from the environment or a client."""
+    """(LLM, chat model) on the emulator; credentials from the environment, a client,
+    or the aws_* SecretStr fields."""
     llm_name = endpoint(stream_format="tgi", answer=OUTPUT)
     chat_name = endpoint(stream_format="openai-chat", answer=OUTPUT)
     common: dict[str, Any] = {"region_name": "us-east-1", "model_kwargs": {"temperature": 0.2}}
     if request.param == "environment":
         common["endpoint_url"] = emulator.url
+    elif request.param == "secret-fields":
+        common["endpoint_url"] = emulator.url
+        common.update(SECRET_FIELDS)
     else:
         common["client"] = secret_client(emulator.url)
     llm = JumpStartLLM(endpoint_name=llm_name, **common)
@@ -86,6 +98,41 @@ def models(request, secret_env, emulator: Emulator, endpoint) -> tuple[Any, Any]
 
 
 # -- the models themselves ------------------------------------------------------------
+
+
+def test_secret_fields_serialise_as_references_and_reach_only_the_signer(
+    emulator, endpoint
+) -> None:
+    for cls in (JumpStartLLM, ChatJumpStart):
+        model = cls(
+            endpoint_name=endpoint(stream_format="openai-chat"),
+            stream_format="openai",
+            endpoint_url=emulator.url,
+            region_name="us-east-1",
+            **SECRET_FIELDS,
+        )
+        kwargs = dumpd(model)["kwargs"]
+        assert kwargs["aws_secret_access_key"] == {
+            "lc": 1,
+            "type": "secret",
+            "id": ["AWS_SECRET_ACCESS_KEY"],
+        }
+        for text in (repr(model), str(model), dumps(model), repr(model.model_dump())):
+            assert_clean(text)
+        assert_clean(model.model_dump_json())
+        assert model.invoke(PROMPT)  # the credentials are used to sign
+
+
+def test_partial_secret_fields_error_holds_no_secret() -> None:
+    for partial in (
+        {"aws_access_key_id": ACCESS_KEY},  # without its secret access key
+        {"aws_secret_access_key": SECRET_KEY},
+        {"aws_session_token": SESSION_TOKEN},
+    ):
+        with pytest.raises((ValidationError, errors.ConfigurationError)) as info:
+            JumpStartLLM(endpoint_name="x", stream_format="tgi", **partial)
+        assert "aws_secret_access_key" in str(info.value)
+        assert_clean("".join(traceback.format_exception(info.value)), ALL_MARKERS)
 
 
 def test_repr_str_dump_and_serialisation_hold_no_secret(models) -> None:
@@ -191,7 +238,11 @@ FAILING = {
 def test_error_messages_hold_no_secret(secret_env, emulator, endpoint, case) -> None:
     config = FAILING[case]
     name = "no-such-endpoint" if config is None else endpoint(stream_format="tgi", **config)
-    for common in ({"endpoint_url": emulator.url}, {"client": secret_client(emulator.url)}):
+    for common in (
+        {"endpoint_url": emulator.url},
+        {"client": secret_client(emulator.url)},
+        {"endpoint_url": emulator.url, **SECRET_FIELDS},
+    ):
         model = JumpStartLLM(endpoint_name=name, region_name="us-east-1", max_retries=0, **common)
         with pytest.raises(errors.JumpStartStreamError) as info:
             model.invoke(PROMPT)
