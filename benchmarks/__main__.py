@@ -26,7 +26,7 @@ from .report import Section, draw_chart, print_table, save
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "results" / "latest.json"
 CHART = ROOT / "docs" / "benchmarks.png"
-NAMES = ("cpu", "memory", "latency", "async", "imports")
+NAMES = ("cpu", "memory", "latency", "async", "fast", "imports")
 
 # Parameters of a full run and of --quick (about five minutes against one).
 FULL: dict[str, dict[str, Any]] = {
@@ -34,6 +34,7 @@ FULL: dict[str, dict[str, Any]] = {
     "memory": {"tokens": 100_000, "peers": True, "traced": True},
     "latency": {"calls": 30},
     "async": {"streams": 256, "tokens": 100, "rate": 20.0},
+    "fast": {"streams": 64, "tokens": 2000},
     "imports": {"repeats": 7},
 }
 QUICK: dict[str, dict[str, Any]] = {
@@ -41,6 +42,7 @@ QUICK: dict[str, dict[str, Any]] = {
     "memory": {"tokens": 100_000, "peers": False, "traced": False},
     "latency": {"calls": 10},
     "async": {"streams": 256, "tokens": 40, "rate": 20.0},
+    "fast": {"streams": 64, "tokens": 500},
     "imports": {"repeats": 3, "context": False},
 }
 
@@ -108,6 +110,7 @@ def main(argv: list[str] | None = None) -> int:
             step("cpu", lambda: cpu.run(emu.url, **params["cpu"]))
             step("latency", lambda: latency.run(emu.url, **params["latency"]))
             step("async", lambda: concurrency.run(emu.url, **params["async"]))
+            step("fast", lambda: concurrency.run_fast(emu.url, **params["fast"]))
             step("memory", lambda: memory.run(emu.url, **params["memory"]))
     sections.sort(key=lambda s: s.name)
     duration = time.perf_counter() - started

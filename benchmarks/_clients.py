@@ -47,13 +47,24 @@ def boto3_client(url: str, *, pool: int = 64) -> SageMakerRuntimeClient:
 def jumpstart_llm(
     client: SageMakerRuntimeClient, endpoint: str, max_new_tokens: int
 ) -> JumpStartLLM:
-    """``JumpStartLLM`` for a TGI endpoint of the emulator."""
+    """``JumpStartLLM`` for a TGI endpoint of the emulator.
+
+    Built as most users build it (endpoint URL, region and keys, the client created by
+    the package), with ``client``'s URL and pool size: the package then knows the
+    credentials it signs with and signs async calls on the event loop. A boto3 client
+    passed in is signed with in a worker thread instead (see docs/transport.md).
+    """
     from langchain_jumpstart_stream import JumpStartLLM
 
     return JumpStartLLM(
         endpoint_name=endpoint,
         stream_format="tgi",
-        client=client,
+        endpoint_url=client.meta.endpoint_url,
+        region_name="us-east-1",
+        aws_access_key_id="emulator",
+        aws_secret_access_key="emulator",
+        max_pool_connections=client.meta.config.max_pool_connections,
+        read_timeout=client.meta.config.read_timeout,
         model_kwargs={"max_new_tokens": max_new_tokens},
         max_retries=0,
     )

@@ -22,7 +22,7 @@ What "back to baseline" means here:
   measurement is taken twice: as is, and after closing the idle pooled
   connections. The second must equal the baseline exactly: any socket still open
   then was never closed nor returned, i.e. leaked;
-* threads: every async stream's worker thread must have ended (exactly baseline);
+* threads: back to the baseline exactly (async streams start none);
 * memory: RSS after ``malloc_trim(0)`` (glibc keeps freed arenas of finished threads
   otherwise) within ``--rss-slack-mib`` of the baseline, and Python's allocated
   block count within ``--blocks-slack`` of it;
@@ -109,14 +109,14 @@ class Snapshot:
     emulator_rss_mib: float
 
 
-def snapshot(label: str, clients: list[Any], emulators: list[int]) -> Snapshot:
+def snapshot(label: str, models: list[Any], emulators: list[int]) -> Snapshot:
     """Measure as is, then close idle pooled connections and measure again."""
     _wait(lambda: not _workers(), 10)
     gc.collect()
     fds, sockets = _fds("self")
     rss = _status("self", "VmRSS") / 1024
-    for client in clients:
-        close_idle_connections(client)
+    for model in models:  # the blocking pools; the event loop's closed with its loop
+        model._connection().http.close_idle()
     for pid in emulators:  # the server closes its side once the client has
         _wait(lambda pid=pid: _fds(pid)[1] <= 1, 10)
     fds_closed, sockets_closed = _fds("self")
@@ -149,22 +149,6 @@ def _wait(predicate: Callable[[], bool], timeout: float) -> bool:
             return False
         time.sleep(0.02)
     return True
-
-
-def close_idle_connections(client: Any) -> None:
-    """Close the connections idle in a boto3 client's pools and forget the pools.
-
-    ``client.close()`` would not do it: with urllib3 2.x ``PoolManager.clear()`` only
-    forgets its pools. Checked-out connections are untouched, so a leaked one stays
-    open and shows up in the next measurement.
-    """
-    session = client._endpoint.http_session
-    for manager in (session._manager, *session._proxy_managers.values()):
-        for key in list(manager.pools.keys()):
-            pool = manager.pools.get(key)
-            if pool is not None:
-                pool.close()
-        manager.clear()
 
 
 # -- the emulator in its own process --------------------------------------------------
@@ -353,7 +337,7 @@ def main(argv: list[str] | None = None) -> int:
     # Nothing here may reach a real account: static dummy credentials, no config files.
     os.environ.update(AWS_CONFIG_FILE="/dev/null", AWS_SHARED_CREDENTIALS_FILE="/dev/null")
     from langchain_jumpstart_stream import JumpStartLLM
-    from langchain_jumpstart_stream.emulator import EndpointConfig, client_for, expected_text
+    from langchain_jumpstart_stream.emulator import EndpointConfig, expected_text
 
     paced = ("--tokens-per-second", str(args.tokens_per_second))
     with contextlib.ExitStack() as stack:
@@ -361,16 +345,20 @@ def main(argv: list[str] | None = None) -> int:
         slow_url, slow_pid = stack.enter_context(emulator_process(*paced))
         emulators = [fast_pid, slow_pid]
         kwargs = {"max_new_tokens": args.tokens} if args.tokens else {}
-        clients = []
-        models = []
-        for url in (fast_url, slow_url):
-            client = client_for(url, max_pool_connections=args.concurrent + 8, read_timeout=120)
-            clients.append(client)
-            models.append(
-                JumpStartLLM(
-                    endpoint_name="soak", client=client, stream_format="tgi", model_kwargs=kwargs
-                )
+        models = [
+            JumpStartLLM(
+                endpoint_name="soak",
+                endpoint_url=url,
+                region_name="us-east-1",
+                aws_access_key_id="emulator",
+                aws_secret_access_key="emulator",
+                max_pool_connections=args.concurrent + 8,
+                read_timeout=120,
+                stream_format="tgi",
+                model_kwargs=kwargs,
             )
+            for url in (fast_url, slow_url)
+        ]
         fast, slow = models
         body = {"inputs": QUESTION, "parameters": {"details": True, **kwargs}, "stream": True}
         expected = expected_text(EndpointConfig(stream_format="tgi"), body)
@@ -380,13 +368,13 @@ def main(argv: list[str] | None = None) -> int:
         # per-thread arenas, so the first burst of threads raises RSS once, for good).
         run_sequential(fast, 20, expected)
         run_concurrent(slow, args.concurrent, expected, "warm-up")
-        snaps = [snapshot("baseline (after warm-up)", clients, emulators)]
+        snaps = [snapshot("baseline (after warm-up)", models, emulators)]
         phases = [run_sequential(fast, args.sequential, expected)]
-        snaps.append(snapshot(f"after {args.sequential} sequential", clients, emulators))
+        snaps.append(snapshot(f"after {args.sequential} sequential", models, emulators))
         for round_ in range(1, args.rounds + 1):
             label = f"{args.concurrent} concurrent (async) #{round_}"
             phases.append(run_concurrent(slow, args.concurrent, expected, label))
-            snaps.append(snapshot(f"after concurrent #{round_}", clients, emulators))
+            snaps.append(snapshot(f"after concurrent #{round_}", models, emulators))
 
     problems = [p for s in snaps[1:] for p in verdicts(snaps[0], s, args.rss_slack_mib,
                                                          args.blocks_slack)]  # fmt: skip
