@@ -19,7 +19,7 @@ from http.client import HTTPException
 from typing import Any
 
 from . import errors
-from ._async_http import AsyncResponse, asend
+from ._async_http import AsyncResponse, asend, signing_turn
 from ._attempt import Policy
 from ._aws_errors import error_from_document, stream_error, translate_send_error
 from ._route import Route
@@ -154,7 +154,8 @@ class Connection:
         self, operation: str, params: Mapping[str, Any], endpoint_name: str, policy: Policy
     ) -> AsyncResponse | Answered:
         """:meth:`open` on the running event loop."""
-        signed = await self.signer.asign(operation, params, endpoint_name)
+        async with signing_turn():
+            signed = await self.signer.asign(operation, params, endpoint_name)
         if not isinstance(signed, Signed):
             return await asyncio.to_thread(Answered, signed, operation, endpoint_name)
         read_timeout = policy.read_timeout(self.route.read_timeout)

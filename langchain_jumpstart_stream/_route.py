@@ -53,6 +53,7 @@ class Route:
         self._client_cert: Any = getattr(config, "client_cert", None)
         self._verify: bool | str = True if verify is None else verify
         self._context: ssl.SSLContext | None = None
+        self._from_environment: dict[tuple[str, str], str | None] = {}
         self._lock = threading.Lock()
 
     @property
@@ -84,10 +85,14 @@ class Route:
                 if key in self._proxies:
                     return self._proxies[key] or None
             return None
-        bypass = getattr(urllib.request, "proxy_bypass_environment")  # noqa: B009 - no stub
-        if bypass(parts.netloc):
-            return None
-        return urllib.request.getproxies_environment().get(scheme) or None
+        key = (scheme, parts.netloc)
+        if key not in self._from_environment:  # read once per route: a scan of os.environ
+            bypass = getattr(urllib.request, "proxy_bypass_environment")  # noqa: B009 - no stub
+            proxy = None
+            if not bypass(parts.netloc):
+                proxy = urllib.request.getproxies_environment().get(scheme) or None
+            self._from_environment[key] = proxy
+        return self._from_environment[key]
 
     def socket_options(self) -> list[tuple[int, int, int]]:
         """Socket options botocore would set: no delay, keep-alive when configured."""
