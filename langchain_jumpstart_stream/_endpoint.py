@@ -51,6 +51,9 @@ _COMMON_SPECIAL = (
     "<|return|>",
 )
 
+# Per-call switches that become Messages-API body members, not parameters.
+_REASONING_SWITCHES = ("thinking", "reasoning_effort")
+
 _SCHEMA_FOR_FORMAT: dict[StreamFormat | None, RequestSchema] = {
     "tgi": "tgi",
     "jsonlines": "lmi",
@@ -205,6 +208,15 @@ class EndpointSettings(BaseModel):
 
     max_pool_connections: int = Field(default=64, gt=0)
     """HTTP connections kept by the lazily created client (one per concurrent stream)."""
+
+    thinking: bool | None = None
+    """Turn a reasoning model's thinking on or off (``None``: the model's default).
+    Sent as ``chat_template_kwargs={"enable_thinking": ...}`` (Qwen3 and other
+    templates that read it) on Messages-API containers; per call as ``thinking=``."""
+
+    reasoning_effort: Literal["low", "medium", "high"] | None = None
+    """How hard a reasoning model thinks, where the container reads it (gpt-oss's
+    ``reasoning_effort``) on Messages-API containers; per call as ``reasoning_effort=``."""
 
     token_details: bool = False
     """Attach each token's id and logprob to its chunk's ``generation_info``
@@ -502,11 +514,20 @@ class EndpointSettings(BaseModel):
         return list(dict.fromkeys(s for s in merged if s))
 
     def _parameters(self, call_kwargs: Mapping[str, Any]) -> dict[str, Any]:
-        """Defaults < ``model_kwargs`` < standard fields < per-call, in container names."""
-        return self._merged_parameters(call_kwargs)[0]
+        """Defaults < ``model_kwargs`` < standard fields < per-call, in container names.
+
+        For checks and tracing: the reasoning switches, which depend on the route the
+        request takes, are added only when a request is built.
+        """
+        kwargs = {k: v for k, v in call_kwargs.items() if k not in _REASONING_SWITCHES}
+        return self._merged_parameters(kwargs, reasoning=False)[0]
 
     def _merged_parameters(
-        self, call_kwargs: Mapping[str, Any], schema: RequestSchema | None = None
+        self,
+        call_kwargs: Mapping[str, Any],
+        schema: RequestSchema | None = None,
+        *,
+        reasoning: bool = True,
     ) -> tuple[dict[str, Any], list[str]]:
         """Every parameter layer in ``schema``'s own names, and the stops found in them.
 
@@ -515,9 +536,12 @@ class EndpointSettings(BaseModel):
         ``max_tokens``/``max_new_tokens`` and ``stop``/``stop_sequences`` are
         translated to the schema's names, never sent twice.
         """
+        schema = schema or self._profile.request_schema
         fields = {key: getattr(self, key) for key in STANDARD_PARAMETERS}
         call = dict(call_kwargs)
         per_call = {key: call.pop(key) for key in STANDARD_PARAMETERS if key in call}
+        thinking = call.pop("thinking", self.thinking) if reasoning else None
+        effort = call.pop("reasoning_effort", self.reasoning_effort) if reasoning else None
         layers = (
             self._profile.default_parameters,
             self.model_kwargs,
@@ -525,7 +549,24 @@ class EndpointSettings(BaseModel):
             call,
             per_call,
         )
-        return merge_parameters(schema or self._profile.request_schema, layers)
+        params, stops = merge_parameters(schema, layers)
+        if thinking is None and effort is None:
+            return params, stops
+        if schema != "openai-chat":
+            raise errors.ConfigurationError(
+                "thinking= and reasoning_effort= are sent through the Messages API, which "
+                f"this {type(self).__name__} does not use",
+                endpoint_name=self.endpoint_name,
+                hint="Use ChatJumpStart with a Messages-API model (use_messages_api=True), or "
+                "put the container's own switch in model_kwargs",
+            )
+        if thinking is not None:
+            template = dict(params.get("chat_template_kwargs") or {})
+            template["enable_thinking"] = bool(thinking)
+            params["chat_template_kwargs"] = template
+        if effort is not None:
+            params["reasoning_effort"] = effort
+        return params, stops
 
     def _new_call(
         self,

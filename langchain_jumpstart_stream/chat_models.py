@@ -251,9 +251,10 @@ class ChatJumpStart(EndpointSettings, BaseChatModel):
         """What the model can do, from the registry and the fields that override it.
 
         Tool calling and tool choice need a container with a tools API; structured
-        output needs that or the Messages API's JSON grammar. Facts the registry does
-        not record (image inputs, reasoning, context length) are left out rather than
-        guessed, except what a chat template rules out (images on a text prompt).
+        output needs that or the Messages API's JSON grammar. Image inputs, reasoning
+        output and the context length come from the registry's spec; without a spec
+        they are left out rather than guessed, except what a chat template rules out
+        (images on a text prompt).
         """
         messages_api = self._messages_api()
         tools = self._tools_supported()
@@ -264,11 +265,17 @@ class ChatJumpStart(EndpointSettings, BaseChatModel):
             tool_choice=tools,
             structured_output=tools or messages_api,
         )
+        spec = self.container_profile.spec
         if not messages_api:
             profile["image_inputs"] = False  # a rendered prompt is text only
-        spec = self.container_profile.spec
-        if spec is not None and spec.display_name:
-            profile["name"] = spec.display_name
+        elif spec is not None:
+            profile["image_inputs"] = spec.vision
+        if spec is not None:
+            profile["reasoning_output"] = spec.reasoning
+            if spec.context_length:
+                profile["max_input_tokens"] = spec.context_length
+            if spec.display_name:
+                profile["name"] = spec.display_name
         return profile
 
     @classmethod

@@ -387,3 +387,48 @@ def test_output_version_v1_gives_standard_blocks(endpoint, chat, mode) -> None:
     assert text.text and all(isinstance(c, list) for c in handler.contents)
     assert [b["type"] for b in call.content] == ["tool_call"]
     assert call.content[0]["name"] == "get_weather" == call.tool_calls[0]["name"]
+
+
+def test_profile_reports_reasoning_images_and_context_from_the_registry() -> None:
+    from langchain_jumpstart_stream.registry import get_model, list_models
+
+    ids = list_models(task=None, framework=None, streaming=None, catalog="all")
+    qwen3 = next(m for m in ids if m.startswith("huggingface-reasoning-qwen3"))
+    vision = next(m for m in ids if get_model(m).vision)
+    reasoning = ChatJumpStart(endpoint_name="e", model_id=qwen3).profile
+    assert reasoning is not None
+    assert reasoning["reasoning_output"] is True
+    assert reasoning["max_input_tokens"] == get_model(qwen3).context_length
+    seeing = ChatJumpStart(endpoint_name="e", model_id=vision, use_messages_api=True).profile
+    assert seeing is not None and seeing["image_inputs"] is True
+    falcon = ChatJumpStart(endpoint_name="e", model_id=FALCON).profile
+    assert falcon is not None and falcon["reasoning_output"] is False
+
+
+@pytest.mark.parametrize("mode", ["sync", "async"])
+def test_thinking_and_effort_reach_a_messages_api_body(endpoint, chat, requests_to, mode) -> None:
+    import asyncio
+    import json
+
+    name = endpoint(stream_format="openai-chat")
+    model = chat(name, use_messages_api=True, thinking=False, reasoning_effort="low")
+    if mode == "sync":
+        model.invoke("Hi")
+        model.invoke("Hi", thinking=True, reasoning_effort="high")
+    else:
+        asyncio.run(model.ainvoke("Hi"))
+        asyncio.run(model.ainvoke("Hi", thinking=True, reasoning_effort="high"))
+    first, second = (json.loads(r.body) for r in requests_to(name))
+    assert first["chat_template_kwargs"] == {"enable_thinking": False}
+    assert first["reasoning_effort"] == "low"
+    assert second["chat_template_kwargs"] == {"enable_thinking": True}
+    assert second["reasoning_effort"] == "high"
+    assert "thinking" not in first and "thinking" not in second
+
+
+def test_thinking_without_the_messages_api_is_refused(endpoint, llm) -> None:
+    from langchain_jumpstart_stream import errors
+
+    model = llm(endpoint(stream_format="tgi"), thinking=False)
+    with pytest.raises(errors.ConfigurationError, match="Messages API"):
+        model.invoke("Hi")

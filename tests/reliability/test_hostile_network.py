@@ -514,8 +514,10 @@ def test_forked_children_never_share_the_parents_connections(emulator: Emulator)
 
 @needs_fork
 def test_an_async_child_after_fork_streams(emulator: Emulator, endpoint) -> None:
-    model = _llm(emulator.url)
-    model.endpoint_name = endpoint(stream_format="tgi")
+    """With a client passed in, async calls sign in a worker thread: fork after that."""
+    model = JumpStartLLM(
+        endpoint_name=endpoint(stream_format="tgi"), client=emulator.client(), max_retries=0
+    )
 
     async def astream() -> str:
         return "".join([t async for t in model.astream(QUESTION)])
