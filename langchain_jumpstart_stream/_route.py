@@ -81,9 +81,9 @@ class Route:
         scheme = parts.scheme
         if self._proxies is not None:
             host = parts.hostname or ""
-            for key in (f"{scheme}://{host}", scheme):
-                if key in self._proxies:
-                    return self._proxies[key] or None
+            for name in (f"{scheme}://{host}", scheme):
+                if name in self._proxies:
+                    return self._proxies[name] or None
             return None
         key = (scheme, parts.netloc)
         if key not in self._from_environment:  # read once per route: a scan of os.environ
