@@ -195,3 +195,38 @@ def test_streamlit_answer_grows_and_stop_stops_generation(
     assert stopped.removesuffix(" (stopped)").startswith(states[-1].rstrip("▌"))
     page.screenshot(path=_screenshot_path("screenshot-streamlit.png", tmp_path))
     page.close()
+
+
+def test_gradio_shows_a_reasoning_models_thinking_apart(
+    browser: object,
+    emulator: Emulator,
+    requests_to: Callable[[str], list[RecordedRequest]],
+    start_app: Callable[..., App],
+) -> None:
+    """An R1 distill's thinking: a collapsible "Thinking" message, then the answer apart."""
+    model_id = "deepseek-llm-r1-distill-qwen-7b"  # its template opens <think> itself
+    name = "r1-distill"
+    emulator.add_endpoint(name, EndpointConfig.for_model(model_id, tokens_per_second=60))
+    app = start_app(
+        sys.executable,
+        str(EXAMPLES / "gradio_app.py"),
+        "--port",
+        "{port}",
+        *endpoint_args(emulator, name, model_id=model_id),
+    )
+    page = browser.new_page(viewport={"width": 1000, "height": 720})  # type: ignore[attr-defined]
+    page.goto(app.url)
+    box = page.get_by_test_id("textbox")
+    box.fill(QUESTION)
+    box.press("Enter")
+    thinking = page.get_by_text("Thinking", exact=False).first
+    thinking.wait_for(timeout=20_000)
+    wait_for_request(lambda: requests_to(name))
+    assert requests_to(name)[-1].done.wait(30)
+    page.get_by_role("button", name="Stop", exact=True).wait_for(state="detached", timeout=20_000)
+    bots = page.get_by_test_id("bot")
+    answer = bots.last.inner_text()
+    assert answer.strip()
+    assert "<think>" not in answer and "</think>" not in answer
+    assert "Thinking" in page.inner_text("body")
+    page.close()
