@@ -221,6 +221,31 @@ class Policy:
             return None
         return delay
 
+    def after(
+        self,
+        attempt: Attempt,
+        exc: BaseException,
+        err: errors.JumpStartStreamError | None = None,
+    ) -> float:
+        """Seconds to wait before the next attempt, after ``exc`` ended ``attempt``.
+
+        Args:
+            attempt: The attempt that failed.
+            exc: What it raised.
+            err: ``exc`` already mapped into the error tree, if the caller did that.
+
+        Raises:
+            JumpStartStreamError: ``err`` (or ``exc`` mapped), when it is time to give up;
+                chained to ``exc``.
+        """
+        if err is None:
+            err = self.explain(attempt.failure(exc))
+        delay = self.retry_delay(err, attempt.delivered)
+        if delay is None:
+            self.gave_up(err)
+            raise err from (err.__cause__ if exc is err else exc)
+        return delay
+
     def gave_up(self, err: errors.JumpStartStreamError) -> None:
         """Say in ``err`` how many attempts were made, when there were several."""
         if self.attempts > 1:

@@ -97,12 +97,7 @@ class StreamCall:
                     raise attempt.error
                 return  # noqa: TRY300 - the except clause decides whether to retry
             except catch as exc:
-                err = policy.explain(attempt.failure(exc))
-                delay = policy.retry_delay(err, attempt.delivered)
-                if delay is None:
-                    policy.gave_up(err)
-                    raise err from _cause(exc, err)
-                time.sleep(delay)
+                time.sleep(policy.after(attempt, exc))
             finally:
                 self.attempts = policy.attempts
                 if answer is not None:
@@ -140,12 +135,7 @@ class StreamCall:
                     raise attempt.error
                 return  # noqa: TRY300 - the except clause decides whether to retry
             except catch as exc:
-                err = policy.explain(attempt.failure(exc))
-                delay = policy.retry_delay(err, attempt.delivered)
-                if delay is None:
-                    policy.gave_up(err)
-                    raise err from _cause(exc, err)
-                await asyncio.sleep(delay)
+                await asyncio.sleep(policy.after(attempt, exc))
             finally:
                 self.attempts = policy.attempts
                 if answer is not None:
@@ -241,15 +231,4 @@ class StreamCall:
                     endpoint_name=err.endpoint_name,
                     request_id=err.request_id,
                 )
-        delay = policy.retry_delay(err, delivered=False)
-        if delay is None:
-            policy.gave_up(err)
-            raise err from _cause(exc, err)
-        return delay
-
-
-def _cause(exc: BaseException, err: BaseException) -> BaseException | None:
-    """What ``err`` was raised from: the original exception, unless it is ``err``."""
-    if exc is err:
-        return err.__cause__
-    return exc
+        return policy.after(attempt, exc, err)
