@@ -118,12 +118,7 @@ class Attempt:
 
     def _payloads(self, data: bytes) -> list[bytes]:
         frames = self._frames
-        try:
-            decoded = frames.feed(data)
-        except errors.FrameError:
-            if self.error is None:
-                raise
-            return []
+        decoded = frames.feed(data)  # raises when nothing good came before the corruption
         payloads: list[bytes] = []
         for frame in decoded:
             if frame.message_type == "event":

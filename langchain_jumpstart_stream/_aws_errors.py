@@ -9,6 +9,7 @@ a credential or a proxy password: only names, codes and what to do.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 import socket
@@ -151,15 +152,9 @@ def _is_timeout(exc: BaseException) -> bool:
     from botocore.exceptions import ReadTimeoutError as BotoReadTimeout
     from urllib3.exceptions import TimeoutError as Urllib3Timeout
 
-    if isinstance(exc, TimeoutError | socket.timeout | Urllib3Timeout | BotoReadTimeout):
-        return True
-    if isinstance(exc, ConnectTimeoutError):
-        return True
-    return type(exc).__name__ in (
-        "ServerTimeoutError",
-        "ConnectionTimeoutError",
-        "SocketTimeoutError",
-    )
+    # aiohttp's timeouts are asyncio.TimeoutError (TimeoutError itself from 3.11 on).
+    timeouts = (TimeoutError, asyncio.TimeoutError, socket.timeout, Urllib3Timeout)
+    return isinstance(exc, (*timeouts, BotoReadTimeout, ConnectTimeoutError))
 
 
 def translate_send_error(
@@ -196,7 +191,7 @@ def translate_send_error(
         return errors.ConfigurationError(
             f"cannot load the CA bundle: {problem}", endpoint_name=endpoint_name, hint=TLS_HINT
         )
-    if isinstance(exc, ValueError | TypeError) and not isinstance(exc, errors.JumpStartStreamError):
+    if isinstance(exc, ValueError | TypeError):  # our own errors returned above
         # A library refusing what it was given; its text may quote a header value.
         return errors.ConfigurationError(
             f"the request could not be sent ({type(exc).__name__})",

@@ -69,10 +69,7 @@ class StreamCall:
                 was delivered.
         """
         policy = self._policy()
-        catch: tuple[type[BaseException], ...] = (
-            errors.JumpStartStreamError,
-            *sync_transport_errors(),
-        )
+        catch = _failures(sync_transport_errors())
         while True:
             attempt = Attempt(self.decoder(), self.endpoint_name)
             answer = None
@@ -106,10 +103,7 @@ class StreamCall:
     async def abatches(self) -> AsyncGenerator[list[Piece], None]:
         """:meth:`batches` for asyncio: signed, sent and read on the event loop."""
         policy = self._policy()
-        catch: tuple[type[BaseException], ...] = (
-            errors.JumpStartStreamError,
-            *async_transport_errors(),
-        )
+        catch = _failures(async_transport_errors())
         connection = await self._aconnection()
         while True:
             attempt = Attempt(self.decoder(), self.endpoint_name)
@@ -149,10 +143,7 @@ class StreamCall:
             StreamError: The answer is not a valid record.
         """
         policy = self._policy()
-        catch: tuple[type[BaseException], ...] = (
-            errors.JumpStartStreamError,
-            *sync_transport_errors(),
-        )
+        catch = _failures(sync_transport_errors())
         while True:
             attempt = Attempt(self.decoder(), self.endpoint_name)
             answer = None
@@ -163,8 +154,7 @@ class StreamCall:
                 body = answer.body if isinstance(answer, Answered) else answer.read_all()
                 return self._whole_answer(body, attempt), attempt.request_id
             except catch as exc:
-                delay = self._whole_retry(exc, attempt, policy)
-                time.sleep(delay)
+                time.sleep(self._whole_retry(exc, attempt, policy))
             finally:
                 self.attempts = policy.attempts
                 if answer is not None:
@@ -173,10 +163,7 @@ class StreamCall:
     async def acomplete(self) -> tuple[list[Piece], str | None]:
         """:meth:`complete` for asyncio, sent and read on the event loop."""
         policy = self._policy()
-        catch: tuple[type[BaseException], ...] = (
-            errors.JumpStartStreamError,
-            *async_transport_errors(),
-        )
+        catch = _failures(async_transport_errors())
         connection = await self._aconnection()
         while True:
             attempt = Attempt(self.decoder(), self.endpoint_name)
@@ -188,8 +175,7 @@ class StreamCall:
                 body = answer.body if isinstance(answer, Answered) else await answer.read_all()
                 return self._whole_answer(body, attempt), attempt.request_id
             except catch as exc:
-                delay = self._whole_retry(exc, attempt, policy)
-                await asyncio.sleep(delay)
+                await asyncio.sleep(self._whole_retry(exc, attempt, policy))
             finally:
                 self.attempts = policy.attempts
                 if answer is not None:
@@ -232,3 +218,8 @@ class StreamCall:
                     request_id=err.request_id,
                 )
         return policy.after(attempt, exc, err)
+
+
+def _failures(transport: tuple[type[BaseException], ...]) -> tuple[type[BaseException], ...]:
+    """What an attempt may end with: the package's own errors, or the transport's."""
+    return (errors.JumpStartStreamError, *transport)

@@ -64,7 +64,12 @@ def make_client(
     """
     import boto3
     from botocore.config import Config as BotoConfig
-    from botocore.exceptions import BotoCoreError, NoRegionError
+    from botocore.exceptions import (
+        BotoCoreError,
+        CredentialRetrievalError,
+        NoCredentialsError,
+        NoRegionError,
+    )
 
     ours = BotoConfig(
         connect_timeout=connect_timeout,
@@ -100,7 +105,7 @@ def make_client(
             hint="Check endpoint_url (for the emulator: http://127.0.0.1:PORT)",
         ) from exc
     except BotoCoreError as exc:  # e.g. ProfileNotFound
-        if type(exc).__name__ in ("CredentialRetrievalError", "NoCredentialsError"):
+        if isinstance(exc, CredentialRetrievalError | NoCredentialsError):
             raise translate_send_error(exc, "", started=False) from exc
         raise errors.ConfigurationError(
             f"could not create the SageMaker Runtime client: {exc}",

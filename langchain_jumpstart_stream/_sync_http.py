@@ -62,7 +62,7 @@ class SyncResponse:
 
 
 class SyncHTTP:
-    """urllib3 pools for one route (one per proxy URL).
+    """urllib3 pools for one route (one per proxy URL and scheme).
 
     Args:
         route: Where and how to connect.
@@ -70,7 +70,7 @@ class SyncHTTP:
 
     def __init__(self, route: Route) -> None:
         self.route = route
-        self._managers: dict[str | None, Any] = {}
+        self._managers: dict[tuple[str | None, bool], Any] = {}
         self._lock = threading.Lock()
 
     def send(self, signed: Signed, *, read_timeout: float) -> SyncResponse:
@@ -81,7 +81,8 @@ class SyncHTTP:
         """
         import urllib3
 
-        manager = self._manager(self.route.proxy_for(signed.url))
+        https = signed.url.startswith("https:")
+        manager = self._manager(self.route.proxy_for(signed.url), https=https)
         response = manager.urlopen(
             signed.method,
             signed.url,
@@ -104,16 +105,17 @@ class SyncHTTP:
                 if pool is not None:
                     pool.close()
 
-    def _manager(self, proxy: str | None) -> Any:
-        manager = self._managers.get(proxy)
+    def _manager(self, proxy: str | None, *, https: bool) -> Any:
+        key = (proxy, https)
+        manager = self._managers.get(key)
         if manager is None:
             with self._lock:
-                manager = self._managers.get(proxy)
+                manager = self._managers.get(key)
                 if manager is None:
-                    manager = self._managers[proxy] = self._new_manager(proxy)
+                    manager = self._managers[key] = self._new_manager(proxy, https=https)
         return manager
 
-    def _new_manager(self, proxy: str | None) -> Any:
+    def _new_manager(self, proxy: str | None, *, https: bool) -> Any:
         import urllib3
 
         route = self.route
@@ -121,10 +123,11 @@ class SyncHTTP:
             "maxsize": route.max_connections,
             "socket_options": route.socket_options(),
         }
-        options["ssl_context"] = route.ssl_context()
-        if not route.verifies:
-            options["cert_reqs"] = "CERT_NONE"
-            options["assert_hostname"] = False
+        if https:  # a plain-HTTP endpoint never reads the CA bundle
+            options["ssl_context"] = route.ssl_context()
+            if not route.verifies:
+                options["cert_reqs"] = "CERT_NONE"
+                options["assert_hostname"] = False
         if proxy is None:
             return urllib3.PoolManager(**options)
         parsed = urllib3.util.parse_url(proxy)
