@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from .chat_models import ChatJumpStart
     from .errors import JumpStartStreamError
+    from ._targets import Target
     from .llms import JumpStartLLM
 
 __version__ = "0.1.0"  # keep in step with pyproject.toml (a test checks)
@@ -25,9 +26,10 @@ _EXPORTS = {
     "ChatJumpStart": ".chat_models",
     "JumpStartLLM": ".llms",
     "JumpStartStreamError": ".errors",
+    "Target": "._targets",
 }
 
-__all__ = ["ChatJumpStart", "JumpStartLLM", "JumpStartStreamError", "__version__"]
+__all__ = ["ChatJumpStart", "JumpStartLLM", "JumpStartStreamError", "Target", "__version__"]
 
 
 def __getattr__(name: str) -> Any:

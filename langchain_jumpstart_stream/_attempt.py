@@ -15,11 +15,15 @@ from __future__ import annotations
 
 import random
 import time
+from typing import TYPE_CHECKING
 
 from . import errors
 from ._aws_errors import frame_error, translate_send_error
 from ._decoder import Piece, StreamDecoder
 from ._eventstream import FrameDecoder
+
+if TYPE_CHECKING:
+    from ._targets import Plan
 
 __all__ = ["Attempt", "Policy", "backoff_delay"]
 
@@ -157,12 +161,29 @@ class Policy:
         base_delay: First backoff ceiling, in seconds.
         timeout: Seconds the whole call (every attempt) may take; ``None`` for no limit.
         endpoint_name: For error messages.
+        plan: The call's targets: a failure a retry may fix moves to the next one at
+            once; ``max_retries`` counts the rounds after the first, each started
+            after a backoff. ``None``: one target.
     """
 
-    __slots__ = ("_base", "_deadline", "_endpoint", "_max", "_timeout", "attempts")
+    __slots__ = (
+        "_base",
+        "_deadline",
+        "_endpoint",
+        "_max",
+        "_timeout",
+        "attempts",
+        "plan",
+        "retries",
+    )
 
     def __init__(
-        self, max_retries: int, base_delay: float, timeout: float | None, endpoint_name: str
+        self,
+        max_retries: int,
+        base_delay: float,
+        timeout: float | None,
+        endpoint_name: str,
+        plan: Plan | None = None,
     ) -> None:
         self._max = max_retries
         self._base = base_delay
@@ -170,6 +191,8 @@ class Policy:
         self._deadline = None if timeout is None else time.monotonic() + timeout
         self._endpoint = endpoint_name
         self.attempts = 0
+        self.retries = 0
+        self.plan = plan
 
     def begin(self) -> None:
         """Count a new attempt.
@@ -202,16 +225,29 @@ class Policy:
             hint="Raise timeout= if answers legitimately take longer",
         )
 
-    def retry_delay(self, err: errors.JumpStartStreamError, delivered: bool) -> float | None:
-        """Seconds to wait before trying again, or ``None`` to give up with ``err``."""
-        if delivered or self.attempts > self._max:
-            return None
-        retryable = (isinstance(err, errors.EndpointRequestError) and err.retryable) or isinstance(
+    @staticmethod
+    def retryable(err: errors.JumpStartStreamError) -> bool:
+        """Whether a new attempt (at this target or another) may fix ``err``."""
+        return (isinstance(err, errors.EndpointRequestError) and err.retryable) or isinstance(
             err, _RETRYABLE_STREAM
         )
-        if not retryable:
+
+    def retry_delay(self, err: errors.JumpStartStreamError, delivered: bool) -> float | None:
+        """Seconds to wait before trying again, or ``None`` to give up with ``err``.
+
+        With several targets, the next target of the round is tried at once (0 s);
+        a backoff comes only before a new round.
+        """
+        retryable = not delivered and self.retryable(err)
+        plan = self.plan
+        if plan is not None:
+            plan.failed(err, retryable=retryable)
+            if retryable and plan.move_on():
+                return 0.0  # Policy.begin still enforces the deadline
+        if not retryable or self.retries >= self._max:
             return None
-        delay = backoff_delay(self.attempts, self._base)
+        self.retries += 1
+        delay = backoff_delay(self.retries, self._base)
         if self._deadline is not None and time.monotonic() + delay >= self._deadline:
             return None
         return delay
@@ -242,7 +278,9 @@ class Policy:
         return delay
 
     def gave_up(self, err: errors.JumpStartStreamError) -> None:
-        """Say in ``err`` how many attempts were made, when there were several."""
+        """Say in ``err`` how many attempts were made, and at which targets."""
+        if self.plan is not None:
+            self.plan.explain(err)
         if self.attempts > 1:
             err.message = f"{err.message} (gave up after {self.attempts} attempts)"
             err._attach()

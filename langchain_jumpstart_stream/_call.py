@@ -21,6 +21,8 @@ from ._connection import Answered, Connection, async_transport_errors, sync_tran
 from ._decoder import Piece, StreamDecoder
 from ._records import parse_json_record
 from ._signing import STREAM, WHOLE
+from ._targets import Leg, Plan, Target
+from ._telemetry import Observer, Timing, served_by
 
 __all__ = ["StreamCall"]
 
@@ -40,6 +42,11 @@ class StreamCall:
         timeout: Seconds the whole call may take, retries included; ``None``: no limit.
         connection_ready: Whether ``connection()`` returns at once.
         attempts: Attempts made so far.
+        region_name: The model's region, for the report of who served the call.
+        plan: Makes the call's :class:`._targets.Plan` (failover targets, the model's
+            breaker); ``None``: only the target above.
+        telemetry: Time the call (first token, gaps, tokens/s) for its closing piece.
+        observer: Also told when the call ends (OpenTelemetry).
     """
 
     connection: Callable[[], Connection]
@@ -51,6 +58,10 @@ class StreamCall:
     timeout: float | None = None
     connection_ready: Callable[[], bool] = lambda: True
     attempts: int = 0
+    region_name: str | None = None
+    plan: Callable[[], Plan] | None = None
+    telemetry: bool = True
+    observer: Observer | None = None
 
     def pieces(self) -> Generator[Piece, None, None]:
         """Stream the answer as :class:`Piece` objects (see :meth:`batches`)."""
@@ -69,17 +80,20 @@ class StreamCall:
                 was delivered.
         """
         policy = self._policy()
+        plan, timing = policy.plan, self._timing(policy)
         catch = _failures(sync_transport_errors())
         while True:
-            attempt = Attempt(self.decoder(), self.endpoint_name)
+            leg = plan.current
+            attempt = Attempt(self.decoder(), leg.endpoint_name)
             answer = None
             try:
                 policy.begin()
-                answer = self.connection().open(STREAM, self.request, self.endpoint_name, policy)
+                answer = leg.connection().open(STREAM, leg.request, leg.endpoint_name, policy)
                 attempt.opened(answer.request_id)
                 for data in answer.reads():
                     batch = attempt.feed(data)
                     if batch:
+                        timing.read(len(batch))
                         yield batch
                     if attempt.error is not None:
                         raise attempt.error
@@ -88,6 +102,8 @@ class StreamCall:
                     policy.check()
                 answer.close()  # stop the endpoint now, before flushing our buffers
                 batch = attempt.end()
+                if attempt.error is None:
+                    self._served(batch, policy, answer, timing)
                 if batch:
                     yield batch
                 if attempt.error is not None:
@@ -103,18 +119,21 @@ class StreamCall:
     async def abatches(self) -> AsyncGenerator[list[Piece], None]:
         """:meth:`batches` for asyncio: signed, sent and read on the event loop."""
         policy = self._policy()
+        plan, timing = policy.plan, self._timing(policy)
         catch = _failures(async_transport_errors())
-        connection = await self._aconnection()
         while True:
-            attempt = Attempt(self.decoder(), self.endpoint_name)
+            leg = plan.current
+            attempt = Attempt(self.decoder(), leg.endpoint_name)
             answer = None
             try:
                 policy.begin()
-                answer = await connection.aopen(STREAM, self.request, self.endpoint_name, policy)
+                connection = await _aconnection(leg)
+                answer = await connection.aopen(STREAM, leg.request, leg.endpoint_name, policy)
                 attempt.opened(answer.request_id)
                 async for data in answer.areads():
                     batch = attempt.feed(data)
                     if batch:
+                        timing.read(len(batch))
                         yield batch
                     if attempt.error is not None:
                         raise attempt.error
@@ -123,6 +142,8 @@ class StreamCall:
                     policy.check()
                 answer.close()  # stop the endpoint now, before flushing our buffers
                 batch = attempt.end()
+                if attempt.error is None:
+                    self._served(batch, policy, answer, timing)
                 if batch:
                     yield batch
                 if attempt.error is not None:
@@ -143,16 +164,20 @@ class StreamCall:
             StreamError: The answer is not a valid record.
         """
         policy = self._policy()
+        plan, timing = policy.plan, self._timing(policy)
         catch = _failures(sync_transport_errors())
         while True:
-            attempt = Attempt(self.decoder(), self.endpoint_name)
+            leg = plan.current
+            attempt = Attempt(self.decoder(), leg.endpoint_name)
             answer = None
             try:
                 policy.begin()
-                answer = self.connection().open(WHOLE, self.request, self.endpoint_name, policy)
+                answer = leg.connection().open(WHOLE, leg.request, leg.endpoint_name, policy)
                 attempt.opened(answer.request_id)
                 body = answer.body if isinstance(answer, Answered) else answer.read_all()
-                return self._whole_answer(body, attempt), attempt.request_id
+                pieces = self._whole_answer(body, attempt)
+                self._served(pieces, policy, answer, timing)
+                return pieces, attempt.request_id
             except catch as exc:
                 time.sleep(self._whole_retry(exc, attempt, policy))
             finally:
@@ -163,17 +188,21 @@ class StreamCall:
     async def acomplete(self) -> tuple[list[Piece], str | None]:
         """:meth:`complete` for asyncio, sent and read on the event loop."""
         policy = self._policy()
+        plan, timing = policy.plan, self._timing(policy)
         catch = _failures(async_transport_errors())
-        connection = await self._aconnection()
         while True:
-            attempt = Attempt(self.decoder(), self.endpoint_name)
+            leg = plan.current
+            attempt = Attempt(self.decoder(), leg.endpoint_name)
             answer = None
             try:
                 policy.begin()
-                answer = await connection.aopen(WHOLE, self.request, self.endpoint_name, policy)
+                connection = await _aconnection(leg)
+                answer = await connection.aopen(WHOLE, leg.request, leg.endpoint_name, policy)
                 attempt.opened(answer.request_id)
                 body = answer.body if isinstance(answer, Answered) else await answer.read_all()
-                return self._whole_answer(body, attempt), attempt.request_id
+                pieces = self._whole_answer(body, attempt)
+                self._served(pieces, policy, answer, timing)
+                return pieces, attempt.request_id
             except catch as exc:
                 await asyncio.sleep(self._whole_retry(exc, attempt, policy))
             finally:
@@ -182,12 +211,43 @@ class StreamCall:
                     answer.close()
 
     def _policy(self) -> Policy:
-        return Policy(self.max_retries, self.retry_base_delay, self.timeout, self.endpoint_name)
+        plan = self.plan() if self.plan is not None else self._one_target()
+        return Policy(
+            self.max_retries, self.retry_base_delay, self.timeout, self.endpoint_name, plan
+        )
 
-    async def _aconnection(self) -> Connection:
-        if self.connection_ready():
-            return self.connection()
-        return await asyncio.to_thread(self.connection)  # creating the client reads files
+    def _one_target(self) -> Plan:
+        request = self.request
+        target = Target(
+            endpoint_name=self.endpoint_name,
+            inference_component_name=request.get("InferenceComponentName"),
+            target_variant=request.get("TargetVariant"),
+            region_name=self.region_name,
+        )
+        leg = Leg(target, self.region_name, request, self.connection, self.connection_ready)
+        return Plan([leg])
+
+    def _timing(self, policy: Policy) -> Timing:
+        timing = Timing() if self.telemetry else Timing.off()
+        if self.observer is not None:
+            observer = self.observer
+            policy.plan.on_give_up = lambda err: observer.failed(err, policy, timing)  # type: ignore[union-attr]
+        return timing
+
+    def _served(self, pieces: list[Piece], policy: Policy, answer: Any, timing: Timing) -> None:
+        """The call succeeded: record who served it, and how fast, on its closing piece."""
+        plan = policy.plan
+        assert plan is not None  # noqa: S101 - _policy always makes one
+        plan.served()
+        timing.end(pieces)
+        closing = pieces[-1] if pieces else None
+        if closing is None or closing.info is None:
+            return
+        report = served_by(plan.current, answer, policy.attempts)
+        report.update(timing.report(closing.info))
+        closing.info["jumpstart"] = report
+        if self.observer is not None:
+            self.observer.served(closing.info, report, policy, timing)
 
     def _whole_answer(self, body: bytes, attempt: Attempt) -> list[Piece]:
         decoder = attempt.decoder
@@ -218,6 +278,12 @@ class StreamCall:
                     request_id=err.request_id,
                 )
         return policy.after(attempt, exc, err)
+
+
+async def _aconnection(leg: Leg) -> Connection:
+    if leg.connection_ready():
+        return leg.connection()
+    return await asyncio.to_thread(leg.connection)  # creating the client reads files
 
 
 def _failures(transport: tuple[type[BaseException], ...]) -> tuple[type[BaseException], ...]:

@@ -64,6 +64,8 @@ class Answered:
 
     def __init__(self, response: Mapping[str, Any], operation: str, endpoint_name: str) -> None:
         self.request_id: str | None = response.get("ResponseMetadata", {}).get("RequestId")
+        variant = response.get("InvokedProductionVariant")
+        self.headers = {"x-amzn-invoked-production-variant": variant} if variant else {}
         self.payloads: list[bytes] = []
         self.error: errors.StreamError | None = None
         self.body = b""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import urlsplit
@@ -11,7 +11,15 @@ from botocore.config import Config
 from langchain_core.language_models import LangSmithParams
 from langchain_core.runnables import RunnableConfig
 from langchain_core.runnables.config import get_config_list
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    SecretStr,
+    field_validator,
+    model_validator,
+)
 from typing_extensions import Self
 
 from . import errors
@@ -27,6 +35,8 @@ from ._decoder import StreamDecoder
 from ._param_names import merge_parameters
 from ._payloads import RequestSchema, build_body
 from ._signing import make_client
+from ._telemetry import Observer
+from ._targets import Breaker, Plan, Target, make_legs
 
 if TYPE_CHECKING:
     from mypy_boto3_sagemaker_runtime import SageMakerRuntimeClient
@@ -223,8 +233,43 @@ class EndpointSettings(BaseModel):
     (``token_ids``/``token_logprobs`` lists). Off by default: langchain-core merges
     chunk lists by copying, which costs time quadratic in the stream length."""
 
+    fallback_targets: list[Target] = Field(default_factory=list)
+    """Where a call goes when this model's own endpoint cannot answer, in order: each
+    an endpoint name or a :class:`Target` (endpoint, inference component, variant,
+    region). A call moves on only before the first token, on the failures a retry may
+    fix (throttling, ``ModelNotReadyException``, 5xx, connection failures). See
+    docs/production.md."""
+
+    failover_cooldown: float = Field(default=30.0, ge=0)
+    """Seconds a target that failed is tried only after the healthy ones (a circuit
+    breaker per target, shared by the calls of this model). 0 turns it off."""
+
+    telemetry: bool = True
+    """Time every call (first token, inter-token latency, tokens/s) and report it with
+    the serving target in the last chunk's metadata, under ``"jumpstart"``."""
+
+    otel: bool = False
+    """Emit OpenTelemetry spans and metrics (GenAI semantic conventions); needs the
+    ``[otel]`` extra. Uses the global tracer and meter providers."""
+
+    otel_capture_content: bool = False
+    """With ``otel``: also record the prompt and the answer on the span. Off by
+    default: prompts and outputs may hold personal data."""
+
     _profile: Profile = PrivateAttr()
     _holder: ConnectionHolder = PrivateAttr()
+    _breaker: Breaker = PrivateAttr()
+    _regions: dict[str, ConnectionHolder] = PrivateAttr(default_factory=dict)
+
+    @field_validator("fallback_targets", mode="before")
+    @classmethod
+    def _targets_from_names(cls, value: Any) -> Any:
+        """An endpoint name is a target in the model's region, with nothing else set."""
+        if isinstance(value, str | Target | Mapping):
+            value = [value]  # one target, not the characters of a name
+        if isinstance(value, Sequence):
+            return [Target(endpoint_name=v) if isinstance(v, str) else v for v in value]
+        return value
 
     @property
     def lc_secrets(self) -> dict[str, str]:
@@ -254,7 +299,29 @@ class EndpointSettings(BaseModel):
         if self.prefix_aware_id is not None:
             check_member("PrefixAwareId", stream=True)
         self._holder = ConnectionHolder(self._make_connection)
+        self._check_targets()
+        self._breaker = Breaker(self.failover_cooldown)
         return self
+
+    def _check_targets(self) -> None:
+        own = self._own_target(self.inference_component_name, self.target_variant)
+        for target in self.fallback_targets:
+            if target.model_copy(update={"region_name": target.region_name or own.region_name}) == own:
+                raise errors.ConfigurationError(
+                    f"fallback target {str(target)!r} is the model's own target",
+                    endpoint_name=self.endpoint_name,
+                    hint="List only other endpoints, components, variants or regions",
+                )
+            region = target.region_name
+            client_region = getattr(getattr(self.client, "meta", None), "region_name", None)
+            if self.client is not None and region is not None and region != client_region:
+                raise errors.ConfigurationError(
+                    f"fallback target {str(target)!r} is in {region}, but the client given "
+                    f"calls {client_region}",
+                    endpoint_name=self.endpoint_name,
+                    hint="Leave client= out (the model then makes one client per region "
+                    "from its own settings), or list targets in the client's region only",
+                )
 
     def _check_endpoint_url(self) -> None:
         url = self.endpoint_url
@@ -434,11 +501,11 @@ class EndpointSettings(BaseModel):
             connection = self._holder.get()
         return connection
 
-    def _make_connection(self) -> Connection:
+    def _make_connection(self, region_name: str | None = None) -> Connection:
         if self.client is not None:
             return Connection(self.client, None, self.verify)
         client, credentials = make_client(
-            region_name=self.region_name,
+            region_name=region_name or self.region_name,
             credentials_profile_name=self.credentials_profile_name,
             endpoint_url=self.endpoint_url,
             connect_timeout=self.connect_timeout,
@@ -642,7 +709,65 @@ class EndpointSettings(BaseModel):
             max_retries=self.max_retries,
             retry_base_delay=self.retry_base_delay,
             timeout=self.timeout,
+            region_name=self.region_name,
+            plan=self._plan_maker(request),
+            telemetry=self.telemetry,
+            observer=self._observer(prompt, messages, stream),
         )
+
+    def _own_target(self, component: str | None, variant: str | None) -> Target:
+        return Target(
+            endpoint_name=self.endpoint_name,
+            inference_component_name=component,
+            target_variant=variant,
+            region_name=self.region_name,
+        )
+
+    def _plan_maker(self, request: Mapping[str, Any]) -> Callable[[], Plan] | None:
+        """The call's failover plan, or ``None`` when it has one target only.
+
+        A stateful session lives on one instance of one endpoint: a request that
+        carries a ``SessionId`` never moves elsewhere.
+        """
+        if not self.fallback_targets or "SessionId" in request:
+            return None
+        own = self._own_target(
+            request.get("InferenceComponentName"), request.get("TargetVariant")
+        )
+        legs = make_legs(
+            own, self.fallback_targets, request, self._connection_in, self._ready_in
+        )
+        breaker = self._breaker
+        return lambda: Plan(legs, breaker)
+
+    def _connection_in(self, region_name: str | None) -> Connection:
+        """The connection for ``region_name``: the model's own, or one made for it."""
+        if region_name is None or region_name == self.region_name or self.client is not None:
+            return self._connection()
+        return self._region_holder(region_name).get()
+
+    def _ready_in(self, region_name: str | None) -> bool:
+        if region_name is None or region_name == self.region_name or self.client is not None:
+            return self._holder.ready
+        return self._region_holder(region_name).ready
+
+    def _region_holder(self, region_name: str) -> ConnectionHolder:
+        holder = self._regions.get(region_name)
+        if holder is None:
+            # A race makes two holders and keeps one: harmless, and no lock to fork.
+            holder = self._regions.setdefault(
+                region_name, ConnectionHolder(lambda: self._make_connection(region_name))
+            )
+        return holder
+
+    def _observer(
+        self, prompt: str | None, messages: Sequence[Mapping[str, Any]] | None, stream: bool
+    ) -> Observer | None:
+        if not self.otel:
+            return None
+        from ._otel import observer
+
+        return observer(self, prompt=prompt, messages=messages, stream=stream)
 
     def _tracing_params(
         self,

@@ -163,7 +163,7 @@ class _Chunks:
         if info is None or "output_tokens" not in info:  # only the closing piece has it
             return ChatGenerationChunk(message=message, generation_info=info)
         metadata: dict[str, Any] = {"model_name": self._model_name, "model_provider": _PROVIDER}
-        for key in ("finish_reason", "stop_sequence"):
+        for key in ("finish_reason", "stop_sequence", "jumpstart"):
             if key in info:
                 metadata[key] = info[key]
         message.usage_metadata = _usage(info)

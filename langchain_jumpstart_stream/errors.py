@@ -82,10 +82,14 @@ class JumpStartStreamError(Exception):
         request_id: The AWS request id, when known; quote it to AWS support.
         partial_text: Text already delivered before the failure (empty if none).
         hint: What the user can do about it.
+        failures: When a call gave up after trying several failover targets, the
+            error of each attempt, in order (this one last); otherwise empty.
     """
 
     #: Default advice for this kind of error; instances may override it.
     default_hint: str = ""
+
+    failures: tuple[JumpStartStreamError, ...] = ()
 
     def __init__(
         self,
