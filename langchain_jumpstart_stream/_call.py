@@ -103,7 +103,7 @@ class StreamCall:
                 answer.close()  # stop the endpoint now, before flushing our buffers
                 batch = attempt.end()
                 if attempt.error is None:
-                    self._served(batch, policy, answer, timing)
+                    self._served(batch, attempt, policy, answer, timing)
                 if batch:
                     yield batch
                 if attempt.error is not None:
@@ -143,7 +143,7 @@ class StreamCall:
                 answer.close()  # stop the endpoint now, before flushing our buffers
                 batch = attempt.end()
                 if attempt.error is None:
-                    self._served(batch, policy, answer, timing)
+                    self._served(batch, attempt, policy, answer, timing)
                 if batch:
                     yield batch
                 if attempt.error is not None:
@@ -176,7 +176,7 @@ class StreamCall:
                 attempt.opened(answer.request_id)
                 body = answer.body if isinstance(answer, Answered) else answer.read_all()
                 pieces = self._whole_answer(body, attempt)
-                self._served(pieces, policy, answer, timing)
+                self._served(pieces, attempt, policy, answer, timing)
                 return pieces, attempt.request_id
             except catch as exc:
                 time.sleep(self._whole_retry(exc, attempt, policy))
@@ -201,7 +201,7 @@ class StreamCall:
                 attempt.opened(answer.request_id)
                 body = answer.body if isinstance(answer, Answered) else await answer.read_all()
                 pieces = self._whole_answer(body, attempt)
-                self._served(pieces, policy, answer, timing)
+                self._served(pieces, attempt, policy, answer, timing)
                 return pieces, attempt.request_id
             except catch as exc:
                 await asyncio.sleep(self._whole_retry(exc, attempt, policy))
@@ -234,7 +234,9 @@ class StreamCall:
             policy.plan.on_give_up = lambda err: observer.failed(err, policy, timing)  # type: ignore[union-attr]
         return timing
 
-    def _served(self, pieces: list[Piece], policy: Policy, answer: Any, timing: Timing) -> None:
+    def _served(
+        self, pieces: list[Piece], attempt: Attempt, policy: Policy, answer: Any, timing: Timing
+    ) -> None:
         """The call succeeded: record who served it, and how fast, on its closing piece."""
         plan = policy.plan
         assert plan is not None  # noqa: S101 - _policy always makes one
@@ -247,7 +249,10 @@ class StreamCall:
         report.update(timing.report(closing.info))
         closing.info["jumpstart"] = report
         if self.observer is not None:
-            self.observer.served(closing.info, report, policy, timing)
+            decoder = attempt.decoder
+            self.observer.served(
+                closing.info, report, policy, timing, lambda: decoder.delivered_text
+            )
 
     def _whole_answer(self, body: bytes, attempt: Attempt) -> list[Piece]:
         decoder = attempt.decoder

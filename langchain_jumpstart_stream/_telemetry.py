@@ -16,7 +16,7 @@ from __future__ import annotations
 import math
 import time
 from array import array
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
@@ -162,9 +162,14 @@ class Observer(Protocol):
     """Told how each call ended (the OpenTelemetry bridge implements it)."""
 
     def served(
-        self, info: Mapping[str, Any], report: Mapping[str, Any], policy: Policy, timing: Timing
+        self,
+        info: Mapping[str, Any],
+        report: Mapping[str, Any],
+        policy: Policy,
+        timing: Timing,
+        text: Callable[[], str],
     ) -> None:
-        """The call succeeded; ``report`` is its ``"jumpstart"`` entry."""
+        """The call succeeded; ``report`` is its ``"jumpstart"`` entry, ``text()`` the answer."""
 
     def failed(self, err: errors.JumpStartStreamError, policy: Policy, timing: Timing) -> None:
         """The call gave up with ``err``."""

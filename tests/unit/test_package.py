@@ -17,6 +17,7 @@ def test_all_names_resolve() -> None:
         "ChatJumpStart",
         "JumpStartLLM",
         "JumpStartStreamError",
+        "Target",
         "__version__",
     ]
     for name in pkg.__all__:
@@ -35,6 +36,7 @@ def test_import_is_lazy_and_pulls_no_heavy_extras() -> None:
         "assert 'langchain_jumpstart_stream.chat_models' not in sys.modules;"
         "p.JumpStartLLM;"
         "assert 'langchain_jumpstart_stream.chat_models' not in sys.modules;"
-        "assert not any(m.split('.')[0] in ('sagemaker', 'aiobotocore') for m in sys.modules)"
+        "assert not any(m.split('.')[0] in ('sagemaker', 'aiobotocore') for m in sys.modules);"
+        "assert 'langchain_jumpstart_stream._otel' not in sys.modules"
     )
     subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
