@@ -257,6 +257,8 @@ def make_legs(
     """
     legs = [_leg(own, dict(request), connection_in, ready_in)]
     for target in fallbacks:
+        if target.region_name is None and own.region_name is not None:
+            target = target.model_copy(update={"region_name": own.region_name})
         moved = dict(request)
         for field_name, member in _MEMBERS.items():
             value = getattr(target, field_name)

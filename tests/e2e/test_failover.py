@@ -1,0 +1,331 @@
+"""Failover targets, end to end: real boto3 -> emulator -> our parser -> LangChain callbacks.
+
+Every behaviour runs four ways: JumpStartLLM and ChatJumpStart, sync and async.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from langchain_core.callbacks import BaseCallbackHandler
+from pydantic import ValidationError
+
+from langchain_jumpstart_stream import ChatJumpStart, JumpStartLLM, Target, errors
+from langchain_jumpstart_stream.emulator import WEBSITE_ANSWER
+
+QUESTION = "How do I build a website?"
+FALCON = "huggingface-llm-falcon-7b-instruct-bf16"
+THROTTLED = (400, "ThrottlingException", "Rate exceeded")
+COLD = (429, "ModelNotReadyException", "The model is not ready: scaling from zero")
+BUSY = (503, "ServiceUnavailable", "busy")
+
+WAYS = [(kind, mode) for kind in ("llm", "chat") for mode in ("sync", "async")]
+
+
+class Chunks(BaseCallbackHandler):
+    """Every token and chunk the callbacks saw, in order."""
+
+    def __init__(self) -> None:
+        self.tokens: list[str] = []
+        self.chunks: list[Any] = []
+
+    def on_llm_new_token(self, token: str, *, chunk: Any = None, **kwargs: Any) -> None:
+        self.tokens.append(token)
+        self.chunks.append(chunk)
+
+
+def last_info(chunk: Any) -> dict[str, Any]:
+    """The ``"jumpstart"`` entry of a last chunk: response_metadata or generation_info."""
+    message = getattr(chunk, "message", None)
+    if message is not None:
+        return dict(message.response_metadata["jumpstart"])
+    if hasattr(chunk, "response_metadata"):
+        return dict(chunk.response_metadata["jumpstart"])
+    return dict(chunk.generation_info["jumpstart"])
+
+
+async def ask(model: JumpStartLLM | ChatJumpStart, mode: str) -> tuple[str, dict[str, Any]]:
+    """Stream one answer; return its text and the last chunk's ``"jumpstart"`` entry.
+
+    Also checks that callbacks saw the same tokens and the same last chunk.
+    """
+    handler = Chunks()
+    config: Any = {"callbacks": [handler]}
+    if isinstance(model, ChatJumpStart):
+        if mode == "sync":
+            chunks = list(model.stream(QUESTION, config=config))
+        else:
+            chunks = [c async for c in model.astream(QUESTION, config=config)]
+        text = "".join(str(c.content) for c in chunks)
+        info = last_info(chunks[-1])
+        assert chunks[-1].chunk_position == "last"
+    else:
+        if mode == "sync":
+            result = model.generate([QUESTION], callbacks=[handler])
+        else:
+            result = await model.agenerate([QUESTION], callbacks=[handler])
+        generation = result.generations[0][0]
+        text = generation.text
+        info = dict((generation.generation_info or {})["jumpstart"])
+    assert "".join(handler.tokens) == text
+    assert last_info(handler.chunks[-1]) == info  # the callbacks' last chunk says the same
+    return text, info
+
+
+async def fail(model: JumpStartLLM | ChatJumpStart, mode: str) -> tuple[str, BaseException]:
+    """Stream until the call fails; return what was delivered and the error."""
+    got: list[str] = []
+    with pytest.raises(errors.JumpStartStreamError) as info:
+        if mode == "sync":
+            for chunk in model.stream(QUESTION):
+                got.append(str(getattr(chunk, "content", chunk)))
+        else:
+            async for chunk in model.astream(QUESTION):
+                got.append(str(getattr(chunk, "content", chunk)))
+    return "".join(got), info.value
+
+
+@pytest.fixture
+def model(llm, chat) -> Callable[..., JumpStartLLM | ChatJumpStart]:
+    def make(kind: str, endpoint_name: str, **kwargs: Any) -> JumpStartLLM | ChatJumpStart:
+        kwargs.setdefault("model_id", FALCON)
+        return llm(endpoint_name, **kwargs) if kind == "llm" else chat(endpoint_name, **kwargs)
+
+    return make
+
+
+@pytest.mark.parametrize(("kind", "mode"), WAYS)
+@pytest.mark.parametrize("first_error", [THROTTLED, COLD, BUSY], ids=["throttled", "cold", "5xx"])
+async def test_answer_comes_from_the_next_target_before_the_first_token(
+    endpoint, model, requests_to, kind, mode, first_error
+) -> None:
+    primary = endpoint(http_errors=[first_error])
+    secondary = endpoint(variant_name="Blue")
+    chosen = model(kind, primary, fallback_targets=[secondary], max_retries=0)
+    text, info = await ask(chosen, mode)
+    assert text == WEBSITE_ANSWER
+    assert info["endpoint_name"] == secondary
+    assert info["invoked_production_variant"] == "Blue"
+    assert info["region_name"] == "us-east-1"
+    assert info["attempts"] == 2
+    assert info["request_id"] == requests_to(secondary)[0].request_id
+    assert len(requests_to(primary)) == 1  # max_retries=0: moving on is not a retry
+    assert len(requests_to(secondary)) == 1
+
+
+@pytest.mark.parametrize(("kind", "mode"), WAYS)
+@pytest.mark.parametrize(
+    "fault",
+    [
+        {"drop_after_tokens": 0},
+        {"error_after_tokens": 0, "error_kind": "internal_stream_failure"},
+    ],
+    ids=["reset-before-first-token", "internal-stream-failure"],
+)
+async def test_a_stream_broken_before_its_first_token_moves_on(
+    endpoint, model, requests_to, kind, mode, fault
+) -> None:
+    primary = endpoint(**fault)
+    secondary = endpoint()
+    text, info = await ask(model(kind, primary, fallback_targets=[secondary]), mode)
+    assert text == WEBSITE_ANSWER
+    assert info["endpoint_name"] == secondary
+    assert len(requests_to(primary)) == 1
+
+
+@pytest.mark.parametrize(("kind", "mode"), WAYS)
+async def test_never_moves_after_a_token(endpoint, model, requests_to, kind, mode) -> None:
+    primary = endpoint(drop_after_tokens=5)
+    secondary = endpoint()
+    got, err = await fail(model(kind, primary, fallback_targets=[secondary]), mode)
+    assert isinstance(err, errors.StreamInterruptedError)
+    assert err.partial_text == got
+    assert got and WEBSITE_ANSWER.startswith(got)
+    assert err.endpoint_name == primary
+    assert requests_to(secondary) == []  # half an answer is never restarted elsewhere
+    assert len(requests_to(primary)) == 1
+
+
+@pytest.mark.parametrize(("kind", "mode"), WAYS)
+async def test_an_error_a_retry_cannot_fix_does_not_move(
+    endpoint, model, requests_to, kind, mode
+) -> None:
+    primary = endpoint(http_errors=[(424, "ModelError", "Input validation error")])
+    secondary = endpoint()
+    _, err = await fail(model(kind, primary, fallback_targets=[secondary]), mode)
+    assert isinstance(err, errors.ModelInvocationError)
+    assert "Input validation error" in str(err)
+    assert requests_to(secondary) == []
+
+
+@pytest.mark.parametrize(("kind", "mode"), WAYS)
+async def test_when_every_target_fails_the_error_lists_each(
+    endpoint, model, requests_to, kind, mode
+) -> None:
+    primary = endpoint(http_errors=[THROTTLED] * 4)
+    secondary = endpoint(http_errors=[(500, "InternalFailure", "boom")] * 4)
+    chosen = model(kind, primary, fallback_targets=[secondary], max_retries=1)
+    got, err = await fail(chosen, mode)
+    assert got == ""
+    # The same class as without failover for the last failure; every failure listed.
+    assert isinstance(err, errors.EndpointServiceError)
+    assert err.error_code == "InternalFailure"
+    text = str(err)
+    assert (
+        f"[every target failed: {primary} in us-east-1: ThrottlingException; "
+        f"{secondary} in us-east-1: InternalFailure; "
+    ) in text
+    assert "gave up after 4 attempts" in text
+    # One round, a backoff, a second round: each target tried twice.
+    assert [type(e) for e in err.failures] == [
+        errors.EndpointThrottledError,
+        errors.EndpointServiceError,
+    ] * 2
+    assert [e.endpoint_name for e in err.failures] == [primary, secondary] * 2
+    assert err.failures[-1] is err
+    assert len(requests_to(primary)) == len(requests_to(secondary)) == 2
+
+
+@pytest.mark.parametrize(("kind", "mode"), WAYS)
+async def test_a_failed_target_cools_down_then_is_used_again(
+    endpoint, model, requests_to, kind, mode
+) -> None:
+    primary = endpoint(http_errors=[THROTTLED])
+    secondary = endpoint()
+    chosen = model(kind, primary, fallback_targets=[secondary], failover_cooldown=0.5)
+    _, first = await ask(chosen, mode)
+    assert (first["endpoint_name"], first["attempts"]) == (secondary, 2)
+    # While it cools down, the next call of the same model goes straight to the other.
+    _, second = await ask(chosen, mode)
+    assert (second["endpoint_name"], second["attempts"]) == (secondary, 1)
+    assert len(requests_to(primary)) == 1
+    # Another model instance has its own breaker.
+    _, other = await ask(model(kind, primary, fallback_targets=[secondary]), mode)
+    assert other["endpoint_name"] == primary
+    # After the cool-down the primary is first again.
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        _, later = await ask(chosen, mode)
+        if later["endpoint_name"] == primary:
+            break
+        time.sleep(0.1)
+    assert later["endpoint_name"] == primary
+    assert later["attempts"] == 1
+
+
+@pytest.mark.parametrize(("kind", "mode"), WAYS)
+async def test_a_target_in_cool_down_is_still_tried_last(
+    endpoint, model, requests_to, kind, mode
+) -> None:
+    primary = endpoint(http_errors=[THROTTLED])
+    secondary = endpoint(http_errors=[BUSY, BUSY])
+    chosen = model(kind, primary, fallback_targets=[secondary], max_retries=0)
+    _, err = await fail(chosen, mode)  # both fail: both cool down
+    assert isinstance(err, errors.EndpointServiceError)
+    # Both cooling: the call tries them anyway, in the configured order, rather than
+    # give up untried; the primary has recovered.
+    _, info = await ask(chosen, mode)
+    assert (info["endpoint_name"], info["attempts"]) == (primary, 1)
+    assert len(requests_to(primary)) == 2
+    assert len(requests_to(secondary)) == 1
+
+
+@pytest.mark.parametrize(("kind", "mode"), WAYS)
+async def test_targets_name_component_variant_and_region(
+    endpoint, model, requests_to, kind, mode
+) -> None:
+    name = endpoint(http_errors=[THROTTLED])
+    fallback = Target(
+        endpoint_name=name,
+        inference_component_name="ic-spare",
+        target_variant="Green",
+        region_name="us-west-2",
+    )
+    chosen = model(kind, name, inference_component_name="ic-main", fallback_targets=[fallback])
+    text, info = await ask(chosen, mode)
+    assert text == WEBSITE_ANSWER
+    assert info == {
+        **info,
+        "endpoint_name": name,
+        "inference_component_name": "ic-spare",
+        "target_variant": "Green",
+        "invoked_production_variant": "Green",
+        "region_name": "us-west-2",
+        "attempts": 2,
+    }
+    first, second = requests_to(name)
+    assert first.headers["x-amzn-sagemaker-inference-component"] == "ic-main"
+    assert "/us-east-1/sagemaker/" in first.headers["authorization"]
+    assert "x-amzn-sagemaker-target-variant" not in first.headers
+    assert second.headers["x-amzn-sagemaker-inference-component"] == "ic-spare"
+    assert second.headers["x-amzn-sagemaker-target-variant"] == "Green"
+    assert "/us-west-2/sagemaker/" in second.headers["authorization"]  # its own client
+
+
+@pytest.mark.parametrize("kind", ["llm", "chat"])
+async def test_whole_answers_fail_over_too(endpoint, model, requests_to, kind) -> None:
+    primary = endpoint(http_errors=[THROTTLED, THROTTLED])
+    secondary = endpoint(variant_name="Blue")
+    chosen = model(kind, primary, fallback_targets=[secondary], disable_streaming=True)
+    for result in (chosen.invoke(QUESTION), await chosen.ainvoke(QUESTION)):
+        text = getattr(result, "content", result)
+        assert text == WEBSITE_ANSWER
+    assert [r.streaming for r in requests_to(secondary)] == [False, False]
+    assert len(requests_to(primary)) == 1  # the second call skipped it: cooling down
+    if kind == "chat":
+        info = chosen.invoke(QUESTION).response_metadata["jumpstart"]
+        assert info["endpoint_name"] == secondary
+        assert info["invoked_production_variant"] == "Blue"
+
+
+@pytest.mark.parametrize("mode", ["sync", "async"])
+async def test_the_timeout_bounds_the_whole_call_across_targets(
+    endpoint, model, requests_to, mode
+) -> None:
+    primary = endpoint(http_errors=[THROTTLED] * 100)
+    secondary = endpoint(http_errors=[THROTTLED] * 100)
+    chosen = model(
+        "llm",
+        primary,
+        fallback_targets=[secondary],
+        max_retries=100,
+        retry_base_delay=0.05,
+        timeout=1.0,
+        failover_cooldown=0,
+    )
+    _, err = await fail(chosen, mode)
+    assert isinstance(err, errors.EndpointThrottledError)
+    assert len(requests_to(primary)) >= 1 and len(requests_to(secondary)) >= 1
+    assert len(requests_to(primary)) < 100
+
+
+async def test_a_session_stays_on_its_endpoint(endpoint, llm, requests_to) -> None:
+    primary = endpoint(http_errors=[THROTTLED])
+    secondary = endpoint()
+    chosen = llm(primary, fallback_targets=[secondary], max_retries=0, session_id="sess-1")
+    with pytest.raises(errors.EndpointThrottledError):
+        chosen.invoke(QUESTION)
+    assert requests_to(secondary) == []
+
+
+def test_bad_targets_are_clear_errors(emulator) -> None:
+    with pytest.raises(ValidationError, match="is the model's own target"):
+        JumpStartLLM(endpoint_name="a", region_name="us-east-1", fallback_targets=["a"])
+    with pytest.raises(ValidationError, match="endpoint_name"):
+        JumpStartLLM(endpoint_name="a", fallback_targets=[{"endpoint": "b"}])
+    with pytest.raises(ValidationError, match="endpoint_name"):
+        JumpStartLLM(endpoint_name="a", fallback_targets=[""])
+    client = JumpStartLLM(endpoint_name="x", region_name="eu-west-1").get_client()
+    with pytest.raises(ValidationError, match="client given calls eu-west-1") as info:
+        JumpStartLLM(
+            endpoint_name="a",
+            client=client,
+            fallback_targets=[Target(endpoint_name="b", region_name="us-west-2")],
+        )
+    assert "Leave client= out" in str(info.value)
+    # One name or one target is a list of one.
+    one = JumpStartLLM(endpoint_name="a", fallback_targets="b")
+    assert one.fallback_targets == [Target(endpoint_name="b")]
