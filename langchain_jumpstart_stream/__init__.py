@@ -15,9 +15,9 @@ from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from ._targets import Target
     from .chat_models import ChatJumpStart
     from .errors import JumpStartStreamError
-    from ._targets import Target
     from .llms import JumpStartLLM
 
 __version__ = "0.1.0"  # keep in step with pyproject.toml (a test checks)

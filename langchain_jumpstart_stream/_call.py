@@ -79,8 +79,7 @@ class StreamCall:
             StreamError: The stream broke or ended early; ``partial_text`` holds what
                 was delivered.
         """
-        policy = self._policy()
-        plan, timing = policy.plan, self._timing(policy)
+        policy, plan, timing = self._start()
         catch = _failures(sync_transport_errors())
         while True:
             leg = plan.current
@@ -118,8 +117,7 @@ class StreamCall:
 
     async def abatches(self) -> AsyncGenerator[list[Piece], None]:
         """:meth:`batches` for asyncio: signed, sent and read on the event loop."""
-        policy = self._policy()
-        plan, timing = policy.plan, self._timing(policy)
+        policy, plan, timing = self._start()
         catch = _failures(async_transport_errors())
         while True:
             leg = plan.current
@@ -163,8 +161,7 @@ class StreamCall:
             EndpointRequestError: The request failed and retries ran out.
             StreamError: The answer is not a valid record.
         """
-        policy = self._policy()
-        plan, timing = policy.plan, self._timing(policy)
+        policy, plan, timing = self._start()
         catch = _failures(sync_transport_errors())
         while True:
             leg = plan.current
@@ -176,10 +173,11 @@ class StreamCall:
                 attempt.opened(answer.request_id)
                 body = answer.body if isinstance(answer, Answered) else answer.read_all()
                 pieces = self._whole_answer(body, attempt)
-                self._served(pieces, attempt, policy, answer, timing)
-                return pieces, attempt.request_id
             except catch as exc:
                 time.sleep(self._whole_retry(exc, attempt, policy))
+            else:
+                self._served(pieces, attempt, policy, answer, timing)
+                return pieces, attempt.request_id
             finally:
                 self.attempts = policy.attempts
                 if answer is not None:
@@ -187,8 +185,7 @@ class StreamCall:
 
     async def acomplete(self) -> tuple[list[Piece], str | None]:
         """:meth:`complete` for asyncio, sent and read on the event loop."""
-        policy = self._policy()
-        plan, timing = policy.plan, self._timing(policy)
+        policy, plan, timing = self._start()
         catch = _failures(async_transport_errors())
         while True:
             leg = plan.current
@@ -201,20 +198,27 @@ class StreamCall:
                 attempt.opened(answer.request_id)
                 body = answer.body if isinstance(answer, Answered) else await answer.read_all()
                 pieces = self._whole_answer(body, attempt)
-                self._served(pieces, attempt, policy, answer, timing)
-                return pieces, attempt.request_id
             except catch as exc:
                 await asyncio.sleep(self._whole_retry(exc, attempt, policy))
+            else:
+                self._served(pieces, attempt, policy, answer, timing)
+                return pieces, attempt.request_id
             finally:
                 self.attempts = policy.attempts
                 if answer is not None:
                     answer.close()
 
-    def _policy(self) -> Policy:
+    def _start(self) -> tuple[Policy, Plan, Timing]:
+        """A new call's retry rule, its way through the targets, and its clock."""
         plan = self.plan() if self.plan is not None else self._one_target()
-        return Policy(
+        policy = Policy(
             self.max_retries, self.retry_base_delay, self.timeout, self.endpoint_name, plan
         )
+        timing = Timing() if self.telemetry else Timing.off()
+        observer = self.observer
+        if observer is not None:
+            plan.on_give_up = lambda err: observer.failed(err, policy, timing)
+        return policy, plan, timing
 
     def _one_target(self) -> Plan:
         request = self.request
@@ -227,19 +231,12 @@ class StreamCall:
         leg = Leg(target, self.region_name, request, self.connection, self.connection_ready)
         return Plan([leg])
 
-    def _timing(self, policy: Policy) -> Timing:
-        timing = Timing() if self.telemetry else Timing.off()
-        if self.observer is not None:
-            observer = self.observer
-            policy.plan.on_give_up = lambda err: observer.failed(err, policy, timing)  # type: ignore[union-attr]
-        return timing
-
     def _served(
         self, pieces: list[Piece], attempt: Attempt, policy: Policy, answer: Any, timing: Timing
     ) -> None:
         """The call succeeded: record who served it, and how fast, on its closing piece."""
         plan = policy.plan
-        assert plan is not None  # noqa: S101 - _policy always makes one
+        assert plan is not None  # _start always makes one
         plan.served()
         timing.end(pieces)
         closing = pieces[-1] if pieces else None

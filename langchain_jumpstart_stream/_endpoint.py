@@ -35,8 +35,8 @@ from ._decoder import StreamDecoder
 from ._param_names import merge_parameters
 from ._payloads import RequestSchema, build_body
 from ._signing import make_client
-from ._telemetry import Observer
 from ._targets import Breaker, Plan, Target, make_legs
+from ._telemetry import Observer
 
 if TYPE_CHECKING:
     from mypy_boto3_sagemaker_runtime import SageMakerRuntimeClient
@@ -306,7 +306,8 @@ class EndpointSettings(BaseModel):
     def _check_targets(self) -> None:
         own = self._own_target(self.inference_component_name, self.target_variant)
         for target in self.fallback_targets:
-            if target.model_copy(update={"region_name": target.region_name or own.region_name}) == own:
+            region = target.region_name or own.region_name
+            if target.model_copy(update={"region_name": region}) == own:
                 raise errors.ConfigurationError(
                     f"fallback target {str(target)!r} is the model's own target",
                     endpoint_name=self.endpoint_name,
@@ -731,12 +732,8 @@ class EndpointSettings(BaseModel):
         """
         if not self.fallback_targets or "SessionId" in request:
             return None
-        own = self._own_target(
-            request.get("InferenceComponentName"), request.get("TargetVariant")
-        )
-        legs = make_legs(
-            own, self.fallback_targets, request, self._connection_in, self._ready_in
-        )
+        own = self._own_target(request.get("InferenceComponentName"), request.get("TargetVariant"))
+        legs = make_legs(own, self.fallback_targets, request, self._connection_in, self._ready_in)
         breaker = self._breaker
         return lambda: Plan(legs, breaker)
 

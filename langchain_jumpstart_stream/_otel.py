@@ -59,7 +59,7 @@ _instruments: tuple[object, _Instruments] | None = None
 
 def _histograms() -> _Instruments:
     """The four histograms, made once per meter provider (an instrument is not free)."""
-    global _instruments  # noqa: PLW0603 - a cache; a forked child may keep it
+    global _instruments  # a cache; a forked child may keep it (providers survive fork)
     from opentelemetry import metrics
 
     provider = metrics.get_meter_provider()
