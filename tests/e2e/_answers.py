@@ -41,12 +41,15 @@ def last_info(chunk: Any) -> dict[str, Any]:
     return dict(chunk.generation_info["jumpstart"])
 
 
-async def ask(model: JumpStartLLM | ChatJumpStart, mode: str) -> tuple[str, dict[str, Any]]:
+async def ask(
+    model: JumpStartLLM | ChatJumpStart, mode: str, handler: Chunks | None = None
+) -> tuple[str, dict[str, Any]]:
     """Stream one answer; return its text and the last chunk's ``"jumpstart"`` entry.
 
-    Also checks that callbacks saw the same tokens and the same last chunk.
+    Also checks that callbacks (``handler``, or a new one) saw the same tokens and the
+    same last chunk.
     """
-    handler = Chunks()
+    handler = handler or Chunks()
     config: Any = {"callbacks": [handler]}
     if isinstance(model, ChatJumpStart):
         if mode == "sync":
