@@ -26,6 +26,10 @@ from ._telemetry import Observer, Timing, served_by
 
 __all__ = ["StreamCall"]
 
+# How a call ends other than by its answer or its own error: the caller closed the
+# stream (GeneratorExit), the task was cancelled, or the process interrupted.
+_CUT_SHORT = (GeneratorExit, asyncio.CancelledError, KeyboardInterrupt)
+
 
 @dataclass
 class StreamCall:
@@ -110,6 +114,9 @@ class StreamCall:
                 return  # noqa: TRY300 - the except clause decides whether to retry
             except catch as exc:
                 time.sleep(policy.after(attempt, exc))
+            except _CUT_SHORT as exc:
+                self._cut_short(exc, policy, timing)
+                raise
             finally:
                 self.attempts = policy.attempts
                 if answer is not None:
@@ -149,6 +156,9 @@ class StreamCall:
                 return  # noqa: TRY300 - the except clause decides whether to retry
             except catch as exc:
                 await asyncio.sleep(policy.after(attempt, exc))
+            except _CUT_SHORT as exc:
+                self._cut_short(exc, policy, timing)
+                raise
             finally:
                 self.attempts = policy.attempts
                 if answer is not None:
@@ -175,6 +185,9 @@ class StreamCall:
                 pieces = self._whole_answer(body, attempt)
             except catch as exc:
                 time.sleep(self._whole_retry(exc, attempt, policy))
+            except _CUT_SHORT as exc:
+                self._cut_short(exc, policy, timing)
+                raise
             else:
                 self._served(pieces, attempt, policy, answer, timing)
                 return pieces, attempt.request_id
@@ -200,6 +213,9 @@ class StreamCall:
                 pieces = self._whole_answer(body, attempt)
             except catch as exc:
                 await asyncio.sleep(self._whole_retry(exc, attempt, policy))
+            except _CUT_SHORT as exc:
+                self._cut_short(exc, policy, timing)
+                raise
             else:
                 self._served(pieces, attempt, policy, answer, timing)
                 return pieces, attempt.request_id
@@ -217,8 +233,19 @@ class StreamCall:
         timing = Timing() if self.telemetry else Timing.off()
         observer = self.observer
         if observer is not None:
-            plan.on_give_up = lambda err: observer.failed(err, policy, timing)
+
+            def failed(err: errors.JumpStartStreamError) -> None:
+                timing.settled = True
+                observer.failed(err, policy, timing)
+
+            plan.on_give_up = failed
         return policy, plan, timing
+
+    def _cut_short(self, exc: BaseException, policy: Policy, timing: Timing) -> None:
+        """The call ended by neither an answer nor an error of its own: tell the observer."""
+        if self.observer is not None and not timing.settled:
+            timing.settled = True
+            self.observer.cut_short(exc, policy, timing)
 
     def _one_target(self) -> Plan:
         request = self.request
@@ -239,6 +266,7 @@ class StreamCall:
         assert plan is not None  # _start always makes one
         plan.served()
         timing.end(pieces)
+        timing.settled = True
         closing = pieces[-1] if pieces else None
         if closing is None or closing.info is None:
             return

@@ -244,6 +244,25 @@ class CallObserver:
         span.end()
         _histograms().duration.record(time.perf_counter() - timing.start, attributes)
 
+    def cut_short(self, exc: BaseException, policy: Policy, timing: Timing) -> None:
+        """The caller closed the stream early, or the call was cancelled or interrupted.
+
+        A caller that stops reading on purpose is no error: the span says only that
+        the answer was not read to its end. Cancellation and interruption are errors.
+        """
+        from opentelemetry.trace import Status, StatusCode
+
+        attributes = self._common(policy, None)
+        if not isinstance(exc, GeneratorExit):
+            attributes["error.type"] = type(exc).__name__
+        span = self._span(attributes, timing)
+        span.set_attribute("aws.sagemaker.attempts", policy.attempts)
+        span.set_attribute("aws.sagemaker.answer_complete", False)
+        if "error.type" in attributes:
+            span.set_status(Status(StatusCode.ERROR, type(exc).__name__))
+        span.end()
+        _histograms().duration.record(time.perf_counter() - timing.start, attributes)
+
     def _common(self, policy: Policy, response_model: Any) -> dict[str, Any]:
         attributes: dict[str, Any] = {
             "gen_ai.operation.name": self.operation,

@@ -42,10 +42,11 @@ class Timing:
         pieces: Pieces counted.
     """
 
-    __slots__ = ("bursts", "enabled", "first", "gaps", "last", "pieces", "start")
+    __slots__ = ("bursts", "enabled", "first", "gaps", "last", "pieces", "settled", "start")
 
     def __init__(self) -> None:
         self.enabled = True
+        self.settled = False  # the observer was told how the call ended
         self.start = time.perf_counter()
         self.first = 0.0
         self.last = 0.0
@@ -173,3 +174,6 @@ class Observer(Protocol):
 
     def failed(self, err: errors.JumpStartStreamError, policy: Policy, timing: Timing) -> None:
         """The call gave up with ``err``."""
+
+    def cut_short(self, exc: BaseException, policy: Policy, timing: Timing) -> None:
+        """The caller stopped reading (``GeneratorExit``), or the call was cancelled."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import sys
 from collections.abc import Iterator
@@ -192,3 +193,49 @@ def test_without_the_extra_otel_is_a_clear_error(
         chosen.invoke(QUESTION)
     assert "pip install 'langchain-jumpstart-stream[otel]'" in str(info.value)
     assert isinstance(info.value, ImportError)
+
+
+@pytest.mark.parametrize(("kind", "mode"), WAYS)
+async def test_a_stream_closed_early_is_one_span_without_error(
+    endpoint, model, spans, kind, mode
+) -> None:
+    name = endpoint(tokens_per_second=200)
+    model_name = f"{FALCON}-early-{kind}-{mode}"
+    chosen = model(kind, name, otel=True)
+    chosen.model_id = model_name
+    if mode == "sync":
+        stream = chosen.stream(QUESTION)
+        next(stream)
+        stream.close()
+    else:
+        astream = chosen.astream(QUESTION)
+        await anext(astream)
+        await astream.aclose()
+    span = only_span(spans, model_name)
+    attributes = dict(span.attributes or {})
+    assert attributes["aws.sagemaker.answer_complete"] is False
+    assert "error.type" not in attributes
+    assert span.status.status_code == StatusCode.UNSET
+    (duration,) = points("gen_ai.client.operation.duration", model_name)
+    assert duration.count == 1
+
+
+async def test_a_cancelled_call_is_an_error_span(endpoint, chat, spans) -> None:
+    name = endpoint(tokens_per_second=20)
+    model_name = f"{FALCON}-cancelled"
+    chosen = chat(name, model_id=FALCON, otel=True)
+    chosen.model_id = model_name
+    started = asyncio.Event()
+
+    async def read() -> None:
+        async for _ in chosen.astream(QUESTION):
+            started.set()
+
+    task = asyncio.create_task(read())
+    await started.wait()
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    span = only_span(spans, model_name)
+    assert span.status.status_code == StatusCode.ERROR
+    assert (span.attributes or {})["error.type"] == "CancelledError"
