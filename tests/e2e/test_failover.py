@@ -6,7 +6,9 @@ Every behaviour runs four ways: JumpStartLLM and ChatJumpStart, sync and async.
 from __future__ import annotations
 
 import asyncio
+import os
 import time
+import warnings
 from typing import Any
 
 import pytest
@@ -255,3 +257,40 @@ def test_bad_targets_are_clear_errors(emulator) -> None:
     # One name or one target is a list of one.
     one = JumpStartLLM(endpoint_name="a", fallback_targets="b")
     assert one.fallback_targets == [Target(endpoint_name="b")]
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
+def test_a_forked_child_fails_over_with_its_own_connections(endpoint, llm, requests_to) -> None:
+    """Per-region connections are remade in a child; the breaker holds only numbers."""
+    primary = endpoint(http_errors=[THROTTLED])
+    secondary = endpoint()
+    chosen = llm(
+        primary,
+        fallback_targets=[Target(endpoint_name=secondary, region_name="us-west-2")],
+    )
+    assert chosen.invoke(QUESTION) == WEBSITE_ANSWER  # the parent made both connections
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)  # forking with threads
+        pid = os.fork()
+    if pid == 0:  # the child: never return into pytest
+        code = 1
+        try:
+            result = chosen.generate([QUESTION]).generations[0][0]
+            served = (result.generation_info or {})["jumpstart"]
+            # The parent's cool-down of the primary is still known here.
+            ok = result.text == WEBSITE_ANSWER and served["endpoint_name"] == secondary
+            code = 0 if ok and served["attempts"] == 1 else 2
+        finally:
+            os._exit(code)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            break
+        time.sleep(0.05)
+    else:
+        os.kill(pid, 9)
+        os.waitpid(pid, 0)
+        pytest.fail("the child hung")
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert len(requests_to(secondary)) == 2
