@@ -19,14 +19,14 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
-from . import concurrency, cpu, imports, latency, memory
+from . import concurrency, cpu, imports, latency, memory, telemetry
 from ._emulator import EmulatorProcess
 from .report import Section, draw_chart, print_table, save
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "results" / "latest.json"
 CHART = ROOT / "docs" / "benchmarks.png"
-NAMES = ("cpu", "memory", "latency", "async", "fast", "imports")
+NAMES = ("cpu", "memory", "latency", "async", "fast", "imports", "telemetry")
 
 # Parameters of a full run and of --quick (about five minutes against one).
 FULL: dict[str, dict[str, Any]] = {
@@ -36,6 +36,7 @@ FULL: dict[str, dict[str, Any]] = {
     "async": {"streams": 256, "tokens": 100, "rate": 20.0},
     "fast": {"streams": 64, "tokens": 2000},
     "imports": {"repeats": 7},
+    "telemetry": {"tokens": 2000, "rounds": 15, "repeats": 2},
 }
 QUICK: dict[str, dict[str, Any]] = {
     "cpu": {"tokens": 2000, "rounds": 3, "repeats": 1},
@@ -44,6 +45,7 @@ QUICK: dict[str, dict[str, Any]] = {
     "async": {"streams": 256, "tokens": 40, "rate": 20.0},
     "fast": {"streams": 64, "tokens": 500},
     "imports": {"repeats": 3, "context": False},
+    "telemetry": {"tokens": 2000, "rounds": 5, "repeats": 1},
 }
 
 
@@ -112,6 +114,7 @@ def main(argv: list[str] | None = None) -> int:
             step("async", lambda: concurrency.run(emu.url, **params["async"]))
             step("fast", lambda: concurrency.run_fast(emu.url, **params["fast"]))
             step("memory", lambda: memory.run(emu.url, **params["memory"]))
+            step("telemetry", lambda: telemetry.run(emu.url, **params["telemetry"]))
     sections.sort(key=lambda s: s.name)
     duration = time.perf_counter() - started
     mode = "quick" if args.quick else "full"
