@@ -118,3 +118,29 @@ def test_reasoning_example_shows_thinking_then_answer(model_id: str) -> None:
     assert DEFAULT_THINKING in thinking and DEFAULT_THINKING not in answer
     assert "<think>" not in proc.stdout and "</think>" not in proc.stdout
     assert answer.strip().startswith("Building a website")
+
+
+@pytest.mark.parametrize("fault", ["throttled", "cold"])
+def test_failover_example_answers_from_the_second_endpoint_and_draws_the_gaps(
+    fault: str, tmp_path
+) -> None:
+    chart = tmp_path / "gaps.png"
+    proc = run_example(
+        "failover.py", "--fault", fault, "--tokens-per-second", "200", "--plot", str(chart)
+    )
+    assert proc.returncode == 0, proc.stderr
+    first, second = proc.stdout.split("\n> ")[1:]
+    # The first question fails over; the second skips the primary while it cools down.
+    assert "served by chat-secondary (variant Blue, us-east-1), attempts: 2" in first
+    assert "served by chat-secondary (variant Blue, us-east-1), attempts: 1" in second
+    assert "time to first token" in first and "tokens/s" in first
+    # Nothing was lost on the way: the whole answer, as the secondary generated it.
+    from langchain_jumpstart_stream.registry import get_model, render_chat
+
+    template = get_model(FALCON).chat_template
+    assert template is not None
+    prompt = render_chat(template, [("user", "How do I build a website?")])
+    answer = expected_text(EndpointConfig.for_model(FALCON), {"inputs": prompt})
+    assert first.split("\n", 1)[1].startswith(answer.strip() + "\n  served by")
+    assert chart.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert f"inter-token latency chart: {chart}" in proc.stdout
