@@ -23,7 +23,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from langchain_core.load.serializable import Serializable
+from pydantic import ConfigDict, Field
 
 from . import errors
 
@@ -33,7 +34,7 @@ if TYPE_CHECKING:
 __all__ = ["Breaker", "Failure", "Leg", "Plan", "Target", "make_legs"]
 
 
-class Target(BaseModel):
+class Target(Serializable):
     """One place that can answer a model's calls: an endpoint, and optionally where in it.
 
     Example:
@@ -63,6 +64,16 @@ class Target(BaseModel):
     inference_component_name: str | None = None
     target_variant: str | None = None
     region_name: str | None = None
+
+    @classmethod
+    def is_lc_serializable(cls) -> bool:
+        """Serialisable, so that a model with fallback targets survives ``dumps``/``loads``."""
+        return True
+
+    @classmethod
+    def get_lc_namespace(cls) -> list[str]:
+        """``["langchain_jumpstart_stream"]``: ``loads`` finds ``Target`` there."""
+        return ["langchain_jumpstart_stream"]
 
     def __str__(self) -> str:
         parts = [self.endpoint_name]

@@ -294,3 +294,23 @@ def test_a_forked_child_fails_over_with_its_own_connections(endpoint, llm, reque
         pytest.fail("the child hung")
     assert os.waitstatus_to_exitcode(status) == 0
     assert len(requests_to(secondary)) == 2
+
+
+def test_a_model_with_targets_survives_dumps_and_loads() -> None:
+    from langchain_core.load import dumps, loads
+
+    chosen = JumpStartLLM(
+        endpoint_name="a",
+        region_name="us-east-1",
+        fallback_targets=["b", Target(endpoint_name="c", region_name="eu-west-1")],
+        failover_cooldown=5,
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # loads() is beta
+        again = loads(
+            dumps(chosen),
+            valid_namespaces=["langchain_jumpstart_stream"],
+            allowed_objects=[JumpStartLLM, Target],
+        )
+    assert again.fallback_targets == chosen.fallback_targets
+    assert again.failover_cooldown == 5
