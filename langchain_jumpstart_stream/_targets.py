@@ -187,8 +187,8 @@ class Plan:
     breaker: Breaker | None = None
     failures: list[Failure] = field(default_factory=list)
     on_give_up: Callable[[errors.JumpStartStreamError], None] | None = None
-    _round: list[Leg] = field(default_factory=list)
-    _index: int = 0
+    _round: list[Leg] = field(default_factory=list, init=False, repr=False)
+    _index: int = field(default=0, init=False, repr=False)
 
     def __post_init__(self) -> None:
         self._start_round()
