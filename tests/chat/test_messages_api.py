@@ -89,6 +89,8 @@ def test_each_container_streams_chunks_with_metadata_last(container, requests_to
     *body, last = chunks
     assert not any(c.usage_metadata or c.response_metadata or c.chunk_position for c in body)
     assert last.chunk_position == "last"
+    served = last.response_metadata.pop("jumpstart")  # who served, how fast: test_telemetry
+    assert served["endpoint_name"] == name
     assert last.response_metadata == {
         "finish_reason": "stop",
         "model_name": name,

@@ -105,6 +105,8 @@ def test_template_stream_token_by_token_with_metadata_last(endpoint, chat, reque
     assert all(c.chunk_position is None and c.usage_metadata is None for c in body)
     assert all(c.response_metadata == {} for c in body)
     assert last.chunk_position == "last"
+    served = last.response_metadata.pop("jumpstart")  # who served, how fast: test_telemetry
+    assert served["endpoint_name"] == name
     assert last.response_metadata == {
         "finish_reason": "eos_token",
         "model_name": FALCON,
