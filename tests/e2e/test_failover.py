@@ -17,7 +17,7 @@ from pydantic import ValidationError
 from langchain_jumpstart_stream import JumpStartLLM, Target, errors
 from langchain_jumpstart_stream.emulator import WEBSITE_ANSWER
 
-from ._answers import BUSY, COLD, QUESTION, THROTTLED, WAYS, ask, fail, model_maker
+from ._answers import BUSY, COLD, FALCON, QUESTION, THROTTLED, WAYS, ask, fail, model_maker
 
 
 @pytest.fixture
@@ -314,3 +314,26 @@ def test_a_model_with_targets_survives_dumps_and_loads() -> None:
         )
     assert again.fallback_targets == chosen.fallback_targets
     assert again.failover_cooldown == 5
+
+
+@pytest.mark.parametrize("mode", ["sync", "async"])
+async def test_concurrent_calls_share_one_breaker(endpoint, chat, requests_to, mode) -> None:
+    """batch() in threads, abatch() on the event loop: every answer whole, one cool-down."""
+    primary = endpoint(http_errors=[THROTTLED] * 2, tokens_per_second=500)
+    secondary = endpoint(tokens_per_second=500)
+    chosen = chat(primary, model_id=FALCON, fallback_targets=[secondary], max_retries=0)
+    questions = [QUESTION] * 8
+    if mode == "sync":
+        answers = chosen.batch(questions, config={"max_concurrency": 4})
+    else:
+        answers = await chosen.abatch(questions, config={"max_concurrency": 4})
+    assert [a.content for a in answers] == [WEBSITE_ANSWER] * 8
+    reports = [a.response_metadata["jumpstart"] for a in answers]
+    served = [r["endpoint_name"] for r in reports]
+    to_primary, to_secondary = len(requests_to(primary)), len(requests_to(secondary))
+    throttled = min(2, to_primary)  # a call that starts after a throttle skips the primary
+    assert throttled >= 1
+    assert to_primary + to_secondary == 8 + throttled  # nothing sent twice, nothing lost
+    assert served.count(secondary) == to_secondary
+    assert served.count(primary) == to_primary - throttled
+    assert sum(r["attempts"] for r in reports) == 8 + throttled
