@@ -154,6 +154,7 @@ class JumpStartStreamError(Exception):
                 self.partial_text,
                 self.hint,
             ),
+            self.__dict__,  # failures, and anything else set after construction
         )
 
 

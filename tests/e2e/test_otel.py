@@ -239,3 +239,40 @@ async def test_a_cancelled_call_is_an_error_span(endpoint, chat, spans) -> None:
     span = only_span(spans, model_name)
     assert span.status.status_code == StatusCode.ERROR
     assert (span.attributes or {})["error.type"] == "CancelledError"
+
+
+@pytest.mark.parametrize("mode", ["sync", "async"])
+async def test_no_credential_prompt_or_answer_reaches_spans_metrics_or_metadata(
+    endpoint, chat, spans, mode
+) -> None:
+    secrets = ("AKIAFAKEFAKEFAKE1234", "fakeSecret/DoNotLeak+0123456789", "fakeToken/DoNotLeak")
+    prompt = "PROMPT-MARKER: my bank password is hunter2"
+    name = endpoint(answer="OUTPUT-MARKER: the generated answer", http_errors=[THROTTLED])
+    model_name = f"{FALCON}-secrets-{mode}"
+    chosen = chat(
+        name,
+        model_id=FALCON,
+        otel=True,
+        aws_access_key_id=secrets[0],
+        aws_secret_access_key=secrets[1],
+        aws_session_token=secrets[2],
+    )
+    chosen.model_id = model_name
+    if mode == "sync":
+        answer = chosen.invoke(prompt)
+    else:
+        answer = await chosen.ainvoke(prompt)
+    assert "OUTPUT-MARKER" in str(answer.content)
+    span = only_span(spans, model_name)
+    data = _READER.get_metrics_data()
+    seen = " ".join(
+        [
+            json.dumps(dict(span.attributes or {}), default=str),
+            str(span.status.description),
+            json.dumps(answer.response_metadata, default=str),
+            data.to_json() if data else "",
+        ]
+    )
+    for marker in (*secrets, "PROMPT-MARKER", "hunter2", "OUTPUT-MARKER"):
+        assert marker not in seen
+    assert (span.attributes or {})["aws.sagemaker.attempts"] == 2  # it did record the call
