@@ -21,6 +21,7 @@ examples: $(STAMP)  ## run the command-line examples against the embedded emulat
 	$(PY) examples/chain_streaming.py
 	$(PY) examples/rag_pipeline.py
 	$(PY) examples/agent.py
+	$(PY) examples/failover.py --no-plot
 
 gradio: $(STAMP)  ## Gradio chat on http://127.0.0.1:7860 (embedded emulator)
 	$(PY) examples/gradio_app.py
