@@ -64,6 +64,9 @@ def endpoints(args: argparse.Namespace) -> Iterator[dict[str, Any]]:
             "model_id": MODEL_ID,
             "region_name": "us-east-1",
             "endpoint_url": emulator.url,
+            # The emulator checks no signature; real endpoints use your credentials.
+            "aws_access_key_id": "emulator",
+            "aws_secret_access_key": "emulator",
         }
 
 
