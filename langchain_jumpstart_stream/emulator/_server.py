@@ -187,6 +187,8 @@ class _Handler(BaseHTTPRequestHandler):
         if injected is not None:
             self._send_injected(injected, record)
             return
+        if self._admitted(config, record):
+            return
         try:
             request, generation = plan(config, body)
         except RequestError as exc:
@@ -197,6 +199,22 @@ class _Handler(BaseHTTPRequestHandler):
             Streamer(self, config, record).run(request, generation)
         else:
             self._respond(config, record, request, generation)
+
+    def _admitted(self, config: EndpointConfig, record: RecordedRequest) -> bool:
+        """Sessions and routing (``_routing.py``); ``True`` when the answer was sent."""
+        admission = self.server.state.router.admit(record, config)
+        if admission.error is not None:
+            self._send_injected(admission.error, record)
+            return True
+        record.instance, record.cached_chars = admission.instance, admission.cached_chars
+        if admission.body is not None:  # a session opened or closed
+            headers = {**admission.headers, "Content-Type": "text/plain"}
+            headers["x-amzn-RequestId"] = record.request_id
+            self._send_bytes(200, admission.body, headers, record)
+            return True
+        if admission.prefill and self.stop_event.wait(admission.prefill):
+            raise StoppedError
+        return False
 
     # -- request body -------------------------------------------------------------
 
