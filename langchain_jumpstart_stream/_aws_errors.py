@@ -44,6 +44,14 @@ _CREDENTIALS_HINT = (
     "aws_* fields); a value copied with a trailing newline or space is a common cause"
 )
 
+# A stateful container refusing a session id: AWS's reference container (model-hosting-
+# container-standards) says "session not found: <id>"; other containers word it alike.
+_SESSION_GONE = re.compile(
+    r"session (?:not found|(?:has )?expired|(?:is )?closed|(?:id )?(?:is )?(?:invalid|unknown))|"
+    r"(?:invalid|unknown|expired) session",
+    re.IGNORECASE,
+)
+
 # user:password@ in a URL (a proxy's, say) is never shown.
 _USERINFO = re.compile(r"(?<=//)[^/@\s]+@")
 
@@ -73,6 +81,9 @@ def translate_client_error(exc: Any, endpoint_name: str) -> errors.EndpointReque
         cls = errors.ModelInvocationError
         if is_context_overflow(message):  # the container's words, in any of its shapes
             cls = errors.PromptTooLongRequestError
+        elif _SESSION_GONE.search(message):
+            cls = errors.SessionExpiredError
+            message = f"the stateful session expired, was closed or never existed: {message}"
         if original:
             message = f"{message} (container status {original})"
     elif code == "ModelNotReadyException" or status >= 500:

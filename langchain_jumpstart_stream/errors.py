@@ -8,7 +8,8 @@
     │   ├── InvalidRequestError          ValidationError           (ModelInvalidRequestError)
     │   ├── EndpointAccessDeniedError    AccessDenied, signature   (ModelPermissionDeniedError)
     │   ├── ModelInvocationError         ModelError from container (ModelInvalidRequestError)
-    │   │   └── PromptTooLongRequestError  prompt past the context  (+ ContextOverflowError)
+    │   │   ├── PromptTooLongRequestError  prompt past the context  (+ ContextOverflowError)
+    │   │   └── SessionExpiredError      stateful session unknown, closed or expired
     │   ├── EndpointThrottledError       throttling, 429           (ModelRateLimitError)
     │   ├── EndpointServiceError         5xx                       (ModelAPIError)
     │   └── EndpointConnectionError      unreachable, timed out    (ModelConnectionError)
@@ -67,6 +68,7 @@ __all__ = [
     "ModelStreamError",
     "PromptTooLongError",
     "PromptTooLongRequestError",
+    "SessionExpiredError",
     "StreamError",
     "StreamInterruptedError",
     "StreamTimeoutError",
@@ -220,6 +222,21 @@ class PromptTooLongRequestError(ModelInvocationError, ContextOverflowError):
 
     default_hint = (
         "Shorten the prompt or the conversation history, or lower max_new_tokens/max_tokens"
+    )
+
+
+class SessionExpiredError(ModelInvocationError):
+    """The stateful session named by ``SessionId`` expired, was closed, or never existed.
+
+    The container keeps a session until its ``Expires`` time or a close request;
+    after that it refuses the id (AWS's reference container answers HTTP 400
+    ``session not found``, relayed by SageMaker as a ``ModelError``). Trying again
+    with the same id cannot help.
+    """
+
+    default_hint = (
+        "Open a new session (`with model.session() as s:` ... `s.model`) and send "
+        "the conversation again; a session lives until its Expires time or its close"
     )
 
 

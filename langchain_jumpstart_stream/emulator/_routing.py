@@ -179,15 +179,15 @@ class Router:
             value = sessions.open(instance)
             headers = {"X-Amzn-SageMaker-New-Session-Id": value}
             return Admission(instance, headers=headers, body=b"Session created")
-        instance = sessions.instance_of(session_id)
-        if instance is None:  # unknown, closed or expired: the container's 400, relayed
+        pinned = sessions.instance_of(session_id)
+        if pinned is None:  # unknown, closed or expired: the container's 400, relayed
             body = session_not_found(session_id)
             return Admission(error=HttpError(424, "ModelError", body, 400))
         if request_type == "CLOSE":
             sessions.close(session_id)
             headers = {"X-Amzn-SageMaker-Closed-Session-Id": session_id}
-            return Admission(instance, headers=headers, body=b"Session closed")
-        return self._serve(fleet, instance, record)
+            return Admission(pinned, headers=headers, body=b"Session closed")
+        return self._serve(fleet, pinned, record)
 
     def _choose(self, fleet: _Fleet, record: RecordedRequest) -> int:
         prefix_aware_id = record.headers.get(_PREFIX_HEADER)
