@@ -13,14 +13,15 @@ to one instance:
 The emulator models the gain with a prefill clock: each instance remembers the
 prompts it served (an LRU), and a request waits ``prefill_seconds`` plus
 ``prefill_seconds_per_char`` for every prompt character beyond the longest prefix
-that instance has seen, before its first token. Without an id, requests go round
-robin, so a conversation keeps landing where its prefix is not cached. All of it is
+that instance has seen, before its first token. A new ``PrefixAwareId`` is given to
+the instance holding the fewest ids and stays there; without an id, requests go
+round robin, so a conversation keeps landing where its prefix is not cached (or
+was pushed out of a small cache by other conversations). All of it is
 deterministic: the same requests in the same order take the same route.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import threading
 from collections import OrderedDict
@@ -42,6 +43,7 @@ __all__ = ["Admission", "Router", "Routing"]
 
 _SESSION_HEADER = "x-amzn-sagemaker-session-id"
 _PREFIX_HEADER = "x-amzn-sagemaker-prefix-aware-id"
+_MAX_IDS = 100_000  # routing ids remembered per endpoint
 
 
 @dataclass(frozen=True)
@@ -102,6 +104,8 @@ class _Fleet:
         self.routing = routing
         self.caches: list[OrderedDict[str, None]] = [OrderedDict() for _ in range(routing.instances)]
         self.turn = 0
+        self.sticky: OrderedDict[str, int] = OrderedDict()  # PrefixAwareId -> instance
+        self.load = [0] * routing.instances  # ids assigned to each instance
         self.sessions = SessionTable(session_ttl) if session_ttl is not None else None
 
     def next_instance(self) -> int:
@@ -110,9 +114,18 @@ class _Fleet:
         return instance
 
     def sticky_instance(self, prefix_aware_id: str) -> int:
-        # A stable hash (not hash(): that changes between processes) of the id.
-        digest = hashlib.sha256(prefix_aware_id.encode()).digest()
-        return int.from_bytes(digest[:8], "big") % self.routing.instances
+        # A new id goes to the instance holding the fewest ids, then stays there: a
+        # balanced, deterministic assignment (AWS does not document its algorithm).
+        known = self.sticky.get(prefix_aware_id)
+        if known is None:
+            known = min(range(self.routing.instances), key=lambda i: (self.load[i], i))
+            self.sticky[prefix_aware_id] = known
+            self.load[known] += 1
+            if len(self.sticky) > _MAX_IDS:  # forget the oldest id
+                _, gone = self.sticky.popitem(last=False)
+                self.load[gone] -= 1
+        self.sticky.move_to_end(prefix_aware_id)
+        return known
 
     def prefill(self, instance: int, prompt: str) -> tuple[float, int]:
         cache = self.caches[instance]
