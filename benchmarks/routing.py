@@ -40,7 +40,18 @@ _FALCON = "huggingface-llm-falcon-7b-instruct-bf16"
 _ROUTING = Routing(
     instances=2, prefill_seconds=0.1, prefill_seconds_per_char=0.0001, cache_prompts=3
 )
-_WORDS = "harbour lantern granite meadow orchard circuit ledger violet thunder compass".split()
+_WORDS = [
+    "harbour",
+    "lantern",
+    "granite",
+    "meadow",
+    "orchard",
+    "circuit",
+    "ledger",
+    "violet",
+    "thunder",
+    "compass",
+]
 
 
 def _document(index: int, chars: int) -> str:
@@ -49,7 +60,9 @@ def _document(index: int, chars: int) -> str:
     return f"Document {index}: " + " ".join(words)[:chars]
 
 
-def _first_token_ms(model: ChatJumpStart, messages: list[BaseMessage], config: Any) -> tuple[float, str]:
+def _first_token_ms(
+    model: ChatJumpStart, messages: list[BaseMessage], config: Any
+) -> tuple[float, str]:
     start = time.perf_counter()
     first = 0.0
     parts: list[str] = []

@@ -178,17 +178,17 @@ class RunConfigAffinity:
         derived = prefix_aware_id_for(source, ensure_config(config))
         return kwargs if derived is None else {**kwargs, "prefix_aware_id": derived}
 
-    def invoke(self, input: Any, config: RunnableConfig | None = None, **kwargs: Any) -> Any:  # noqa: A002 - langchain-core's name
+    def invoke(self, input: Any, config: RunnableConfig | None = None, **kwargs: Any) -> Any:
         """Run the model; see :class:`RunConfigAffinity`."""
         return super().invoke(input, config, **self._affinity(config, kwargs))  # type: ignore[misc]
 
-    async def ainvoke(self, input: Any, config: RunnableConfig | None = None, **kwargs: Any) -> Any:  # noqa: A002
+    async def ainvoke(self, input: Any, config: RunnableConfig | None = None, **kwargs: Any) -> Any:
         """Run the model on the event loop; see :class:`RunConfigAffinity`."""
         return await super().ainvoke(input, config, **self._affinity(config, kwargs))  # type: ignore[misc]
 
     def stream(
         self,
-        input: Any,  # noqa: A002
+        input: Any,
         config: RunnableConfig | None = None,
         **kwargs: Any,
     ) -> Iterator[Any]:
@@ -197,7 +197,7 @@ class RunConfigAffinity:
 
     def astream(
         self,
-        input: Any,  # noqa: A002
+        input: Any,
         config: RunnableConfig | None = None,
         **kwargs: Any,
     ) -> AsyncIterator[Any]:
@@ -305,7 +305,7 @@ class StatefulSession(Generic[ModelT]):
             return
         try:
             self.close()
-        except Exception as close_error:  # noqa: BLE001 - never mask the block's error
+        except Exception as close_error:
             self._close_failed(close_error)
 
     # -- async --------------------------------------------------------------------
@@ -341,7 +341,7 @@ class StatefulSession(Generic[ModelT]):
         try:
             # A cancelled block still closes: the close is shielded from the cancel.
             await asyncio.shield(self.aclose())
-        except Exception as close_error:  # noqa: BLE001 - never mask the block's error
+        except Exception as close_error:
             self._close_failed(close_error)
 
     # -- shared, no I/O -----------------------------------------------------------

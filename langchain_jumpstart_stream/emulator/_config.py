@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal, NamedTuple, get_args
 
 from ._routing import Routing
@@ -159,7 +159,7 @@ class EndpointConfig:
     refusal: str | None = None
     choices: int = 1
     session_ttl: float | None = 1200.0
-    routing: Routing = Routing()
+    routing: Routing = field(default_factory=Routing)
 
     @classmethod
     def for_model(cls, model_id: str, **overrides: Any) -> EndpointConfig:

@@ -102,7 +102,9 @@ class _Fleet:
 
     def __init__(self, routing: Routing, session_ttl: float | None) -> None:
         self.routing = routing
-        self.caches: list[OrderedDict[str, None]] = [OrderedDict() for _ in range(routing.instances)]
+        self.caches: list[OrderedDict[str, None]] = [
+            OrderedDict() for _ in range(routing.instances)
+        ]
         self.turn = 0
         self.sticky: OrderedDict[str, int] = OrderedDict()  # PrefixAwareId -> instance
         self.load = [0] * routing.instances  # ids assigned to each instance
@@ -164,7 +166,7 @@ class Router:
 
         with self._lock:
             fleet = self._fleets.get(record.endpoint)
-            if fleet is None or fleet.routing is not config.routing:
+            if fleet is None or fleet.routing != config.routing:
                 fleet = self._fleets[record.endpoint] = _Fleet(config.routing, config.session_ttl)
             session_id = record.headers.get(_SESSION_HEADER)
             request_type = _request_type(record.json)
@@ -184,7 +186,7 @@ class Router:
         from ._config import HttpError
 
         sessions = fleet.sessions
-        assert sessions is not None  # noqa: S101 - checked by the caller
+        assert sessions is not None
         if session_id == NEW_SESSION:
             instance = fleet.next_instance()
             if request_type != NEW_SESSION:  # the container serves it without a session

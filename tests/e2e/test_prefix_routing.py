@@ -87,7 +87,9 @@ def _graph(model: Any, *, run_async: bool) -> Any:
     return builder.compile(checkpointer=InMemorySaver())
 
 
-def test_a_langgraph_conversation_keeps_one_routing_key(endpoint, chat, requests_to, emulator) -> None:
+def test_a_langgraph_conversation_keeps_one_routing_key(
+    endpoint, chat, requests_to, emulator
+) -> None:
     name = endpoint(stream_format="tgi", routing=Routing(instances=4))
     model = chat(name, model_id=FALCON, prefix_aware_id_from="thread_id")
     graph = _graph(model, run_async=False)

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from langchain_core.callbacks import AsyncCallbackHandler, BaseCallbackHandler
 
-from langchain_jumpstart_stream import ChatJumpStart, JumpStartLLM, errors
+from langchain_jumpstart_stream import JumpStartLLM, errors
 from langchain_jumpstart_stream._sessions import parse_new_session_id
 from langchain_jumpstart_stream.emulator import WEBSITE_ANSWER, Emulator, EndpointConfig, Routing
 

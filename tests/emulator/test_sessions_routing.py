@@ -52,7 +52,10 @@ def test_open_answers_new_session_id_in_the_service_models_format(client, fleet)
     assert member.serialization["name"] == "X-Amzn-SageMaker-New-Session-Id"
     assert re.fullmatch(member.metadata["pattern"].strip("^$"), answer["NewSessionId"])
     session_id = answer["NewSessionId"].split(";")[0]
-    assert re.fullmatch(_member("InvokeEndpoint", "in", "SessionId").metadata["pattern"].split("|")[1].strip("^$"), session_id)
+    assert re.fullmatch(
+        _member("InvokeEndpoint", "in", "SessionId").metadata["pattern"].split("|")[1].strip("^$"),
+        session_id,
+    )
 
 
 def test_session_requests_stick_to_the_opening_instance_and_close(client, fleet, emu) -> None:
@@ -140,12 +143,16 @@ def test_a_repeated_prefix_is_cached_on_its_instance_and_prefills_faster(
     name = fleet(routing=Routing(instances=2, prefill_seconds_per_char=per_char))
     history = "User: tell me about the sea. " * 10  # 300 characters
     started = time.perf_counter()
-    client.invoke_endpoint(EndpointName=name, PrefixAwareId="c", Body=json.dumps({"inputs": history}))
+    client.invoke_endpoint(
+        EndpointName=name, PrefixAwareId="c", Body=json.dumps({"inputs": history})
+    )
     first = time.perf_counter() - started
     assert emu.requests[-1].cached_chars == 0
     assert first >= per_char * len(history)  # a lower bound: the server waited at least this
     follow_up = history + "Assistant: it is big. User: and deep?"
-    client.invoke_endpoint(EndpointName=name, PrefixAwareId="c", Body=json.dumps({"inputs": follow_up}))
+    client.invoke_endpoint(
+        EndpointName=name, PrefixAwareId="c", Body=json.dumps({"inputs": follow_up})
+    )
     assert emu.requests[-1].cached_chars == len(history)
 
 
@@ -181,3 +188,15 @@ def test_routing_rejects_nonsense(bad: dict[str, Any]) -> None:
 def test_session_ttl_must_be_positive() -> None:
     with pytest.raises(ValueError, match="session_ttl"):
         EndpointConfig(session_ttl=0)
+
+
+def test_new_routing_ids_are_spread_over_the_instances(client, fleet, emu) -> None:
+    name = fleet(routing=Routing(instances=2))
+    placed = {}
+    for conversation in ("a", "b", "c", "d", "a", "b", "c", "d"):
+        client.invoke_endpoint(
+            EndpointName=name, PrefixAwareId=conversation, Body=b'{"inputs": "x"}'
+        )
+        placed.setdefault(conversation, set()).add(emu.requests[-1].instance)
+    assert all(len(instances) == 1 for instances in placed.values())
+    assert sorted(next(iter(i)) for i in placed.values()) == [0, 0, 1, 1]
