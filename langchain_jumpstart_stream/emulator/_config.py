@@ -123,7 +123,9 @@ class EndpointConfig:
         choices: OpenAI formats stream this many choices, interleaved (as vLLM does
             for ``n>1``); the others repeat choice 0's text.
         session_ttl: Seconds a stateful session lives (``SessionId``, see
-            ``_sessions.py``); ``None``: the container has no stateful sessions.
+            ``_sessions.py``); a request naming an unknown session is refused.
+            ``None``: the container has no stateful sessions; ``SessionId`` is
+            then passed through unchecked and a session request is refused.
         routing: Simulated instances, prefix-aware routing and the prefill clock
             (see :class:`Routing`).
     """
