@@ -60,10 +60,12 @@ class Answered:
         error: The error event that ended the streamed answer, if any.
         body: The body of a whole answer.
         request_id: The stub's request id, if any.
+        members: The answer's text members (``NewSessionId``, ``ContentType``...).
     """
 
     def __init__(self, response: Mapping[str, Any], operation: str, endpoint_name: str) -> None:
         self.request_id: str | None = response.get("ResponseMetadata", {}).get("RequestId")
+        self.members = {k: v for k, v in response.items() if isinstance(v, str)}
         self.payloads: list[bytes] = []
         self.error: errors.StreamError | None = None
         self.body = b""

@@ -77,6 +77,11 @@ _NEW_SESSION_ID = re.compile(
 )
 # PrefixAwareIdHeader: min 1, max 64, pattern \A\S[\p{Print}]*\z (printable ASCII).
 _PREFIX_AWARE_ID = re.compile(r"[\x21-\x7e][\x20-\x7e]{0,63}")
+# Response members carried in headers, for answers that botocore already parsed (stubs).
+_HEADER_OF = {
+    "NewSessionId": "x-amzn-sagemaker-new-session-id",
+    "ClosedSessionId": "x-amzn-sagemaker-closed-session-id",
+}
 # The most of an error document read from a session answer (the message is at its start).
 _MAX_ANSWER = 1 << 20
 
@@ -445,7 +450,7 @@ class StatefulSession(Generic[ModelT]):
                 policy.begin()
                 answer = connection.open(WHOLE, request, model.endpoint_name, policy)
                 if isinstance(answer, Answered):
-                    return {}  # a stub's answer: botocore keeps no headers for us
+                    return _stub_headers(answer)
                 answer.read_all(_MAX_ANSWER)  # the body says nothing we need; reuse the socket
                 return dict(answer.headers)
             except catch as exc:
@@ -472,7 +477,7 @@ class StatefulSession(Generic[ModelT]):
                 policy.begin()
                 answer = await connection.aopen(WHOLE, request, model.endpoint_name, policy)
                 if isinstance(answer, Answered):
-                    return {}
+                    return _stub_headers(answer)
                 await answer.read_all(_MAX_ANSWER)
                 return dict(answer.headers)
             except catch as exc:
@@ -480,3 +485,8 @@ class StatefulSession(Generic[ModelT]):
             finally:
                 if answer is not None:
                     answer.close()
+
+
+def _stub_headers(answer: Answered) -> dict[str, str]:
+    """A stub's parsed members (moto, ``Stubber``) under their header names."""
+    return {header: answer.members[m] for m, header in _HEADER_OF.items() if m in answer.members}

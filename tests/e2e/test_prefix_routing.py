@@ -37,6 +37,8 @@ def test_direct_calls_take_the_thread_id(endpoint, chat, llm, requests_to) -> No
     text = llm(name, prefix_aware_id_from="thread_id")
     text.invoke(QUESTION, config=_thread("t3"))
     assert _ids(requests_to(name)) == ["t1", "t2", None, "t3"]
+    text.batch([QUESTION, QUESTION], config=[_thread("b1"), _thread("b2")])
+    assert sorted(_ids(requests_to(name))[4:]) == ["b1", "b2"]
     assert all("prefix_aware_id" not in r.body.decode() for r in requests_to(name))
 
 

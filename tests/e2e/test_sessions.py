@@ -252,3 +252,46 @@ def test_custom_bodies_can_be_json_strings_too(endpoint, llm, requests_to) -> No
     with llm(name).session(open_body=body):
         pass
     assert requests_to(name)[0].body == body
+
+
+@pytest.mark.parametrize("mode", ["sync", "async"])
+def test_a_stubbed_client_opens_and_closes_a_session(mode: str) -> None:
+    import io
+
+    import boto3
+    from botocore.response import StreamingBody
+    from botocore.stub import Stubber
+
+    client = boto3.client("sagemaker-runtime", region_name="us-east-1")
+    model = JumpStartLLM(endpoint_name="stubbed", client=client, max_retries=0)
+
+    def answer(**members: str) -> dict[str, Any]:
+        return {"Body": StreamingBody(io.BytesIO(b"ok"), 2), **members}
+
+    with Stubber(client) as stubber:
+        stubber.add_response(
+            "invoke_endpoint",
+            answer(NewSessionId="s-1; Expires=2030-01-01T00:00:00Z"),
+            {
+                "EndpointName": "stubbed",
+                "SessionId": "NEW_SESSION",
+                "Body": b'{"requestType": "NEW_SESSION"}',
+                "ContentType": "application/json",
+                "Accept": "application/json",
+            },
+        )
+        stubber.add_response("invoke_endpoint", answer(ClosedSessionId="s-1"))
+        session = model.session()
+        if mode == "sync":
+            with session:
+                assert session.model.session_id == "s-1"
+        else:
+
+            async def run() -> None:
+                async with session:
+                    assert session.model.session_id == "s-1"
+
+            asyncio.run(run())
+        stubber.assert_no_pending_responses()
+    assert session.expires == datetime(2030, 1, 1, tzinfo=timezone.utc)
+    assert session.closed_session_id == "s-1"
