@@ -295,3 +295,31 @@ def test_a_stubbed_client_opens_and_closes_a_session(mode: str) -> None:
         stubber.assert_no_pending_responses()
     assert session.expires == datetime(2030, 1, 1, tzinfo=timezone.utc)
     assert session.closed_session_id == "s-1"
+
+
+@pytest.mark.parametrize(
+    ("code", "message", "expected"),
+    [
+        ("ValidationError", "Session 0a1b-77 not found.", errors.SessionExpiredError),
+        (
+            "ValidationError",
+            "Endpoint e of account 123456789012 not found.",
+            errors.EndpointNotFoundError,
+        ),
+        (
+            "ValidationError",
+            "1 validation error detected: Value 'x' at 'sessionId' failed",
+            errors.InvalidRequestError,
+        ),
+    ],
+)
+async def test_how_a_router_refusal_is_read(endpoint, llm, code, message, expected) -> None:
+    # SageMaker does not document its router's words for an unknown session id.
+    name = endpoint(stream_format="tgi", http_errors=[(400, code, message)] * 2)
+    model = llm(name, session_id="0a1b-77", max_retries=0)
+    with pytest.raises(expected) as sync_error:
+        model.invoke(QUESTION)
+    with pytest.raises(expected) as async_error:
+        [c async for c in model.astream(QUESTION)]
+    for err in (sync_error.value, async_error.value):
+        assert type(err) is expected and err.error_code == code
