@@ -44,6 +44,7 @@ __all__ = ["Admission", "Router", "Routing"]
 _SESSION_HEADER = "x-amzn-sagemaker-session-id"
 _PREFIX_HEADER = "x-amzn-sagemaker-prefix-aware-id"
 _MAX_IDS = 100_000  # routing ids remembered per endpoint
+_MAX_CACHED_CHARS = 1 << 23  # prompt characters remembered per instance
 
 
 @dataclass(frozen=True)
@@ -105,6 +106,7 @@ class _Fleet:
         self.caches: list[OrderedDict[str, None]] = [
             OrderedDict() for _ in range(routing.instances)
         ]
+        self.cached_size = [0] * routing.instances  # characters held by each cache
         self.turn = 0
         self.sticky: OrderedDict[str, int] = OrderedDict()  # PrefixAwareId -> instance
         self.load = [0] * routing.instances  # ids assigned to each instance
@@ -139,10 +141,16 @@ class _Fleet:
                 cached, best = length, seen
         if best is not None:
             cache.move_to_end(best)
+        if prompt not in cache:
+            self.cached_size[instance] += len(prompt)
         cache[prompt] = None
         cache.move_to_end(prompt)
-        while len(cache) > self.routing.cache_prompts:
-            cache.popitem(last=False)
+        # Bounded in count and in characters: tests may send bodies of megabytes.
+        while len(cache) > self.routing.cache_prompts or (
+            self.cached_size[instance] > _MAX_CACHED_CHARS and len(cache) > 1
+        ):
+            dropped, _ = cache.popitem(last=False)
+            self.cached_size[instance] -= len(dropped)
         routing = self.routing
         delay = routing.prefill_seconds + routing.prefill_seconds_per_char * (len(prompt) - cached)
         return delay, cached

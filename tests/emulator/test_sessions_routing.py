@@ -200,3 +200,13 @@ def test_new_routing_ids_are_spread_over_the_instances(client, fleet, emu) -> No
         placed.setdefault(conversation, set()).add(emu.requests[-1].instance)
     assert all(len(instances) == 1 for instances in placed.values())
     assert sorted(next(iter(i)) for i in placed.values()) == [0, 0, 1, 1]
+
+
+def test_the_prefix_cache_is_bounded_in_characters(client, fleet, emu, monkeypatch) -> None:
+    from langchain_jumpstart_stream.emulator import _routing
+
+    monkeypatch.setattr(_routing, "_MAX_CACHED_CHARS", 100)
+    name = fleet(routing=Routing(instances=1))
+    for text in ("a" * 80, "b" * 80, "a" * 80):
+        client.invoke_endpoint(EndpointName=name, Body=json.dumps({"inputs": text}))
+    assert emu.requests[-1].cached_chars == 0  # 160 characters do not fit in 100
