@@ -183,31 +183,37 @@ class RunConfigAffinity:
         derived = prefix_aware_id_for(source, ensure_config(config))
         return kwargs if derived is None else {**kwargs, "prefix_aware_id": derived}
 
-    def invoke(self, input: Any, config: RunnableConfig | None = None, **kwargs: Any) -> Any:
-        """Run the model; see :class:`RunConfigAffinity`."""
-        return super().invoke(input, config, **self._affinity(config, kwargs))  # type: ignore[misc]
+    # Hidden from type checkers: callers keep langchain-core's exact signatures and
+    # return types (AIMessage, str...), which these forward unchanged.
+    if not TYPE_CHECKING:
 
-    async def ainvoke(self, input: Any, config: RunnableConfig | None = None, **kwargs: Any) -> Any:
-        """Run the model on the event loop; see :class:`RunConfigAffinity`."""
-        return await super().ainvoke(input, config, **self._affinity(config, kwargs))  # type: ignore[misc]
+        def invoke(self, input: Any, config: RunnableConfig | None = None, **kwargs: Any) -> Any:
+            """Run the model; see :class:`RunConfigAffinity`."""
+            return super().invoke(input, config, **self._affinity(config, kwargs))
 
-    def stream(
-        self,
-        input: Any,
-        config: RunnableConfig | None = None,
-        **kwargs: Any,
-    ) -> Iterator[Any]:
-        """Stream the model's answer; see :class:`RunConfigAffinity`."""
-        return super().stream(input, config, **self._affinity(config, kwargs))  # type: ignore[misc,no-any-return]
+        async def ainvoke(
+            self, input: Any, config: RunnableConfig | None = None, **kwargs: Any
+        ) -> Any:
+            """Run the model on the event loop; see :class:`RunConfigAffinity`."""
+            return await super().ainvoke(input, config, **self._affinity(config, kwargs))
 
-    def astream(
-        self,
-        input: Any,
-        config: RunnableConfig | None = None,
-        **kwargs: Any,
-    ) -> AsyncIterator[Any]:
-        """Stream the model's answer on the event loop; see :class:`RunConfigAffinity`."""
-        return super().astream(input, config, **self._affinity(config, kwargs))  # type: ignore[misc,no-any-return]
+        def stream(
+            self,
+            input: Any,
+            config: RunnableConfig | None = None,
+            **kwargs: Any,
+        ) -> Iterator[Any]:
+            """Stream the model's answer; see :class:`RunConfigAffinity`."""
+            return super().stream(input, config, **self._affinity(config, kwargs))
+
+        def astream(
+            self,
+            input: Any,
+            config: RunnableConfig | None = None,
+            **kwargs: Any,
+        ) -> AsyncIterator[Any]:
+            """Stream the model's answer on the event loop; see :class:`RunConfigAffinity`."""
+            return super().astream(input, config, **self._affinity(config, kwargs))
 
 
 ModelT = TypeVar("ModelT", bound="EndpointSettings")
