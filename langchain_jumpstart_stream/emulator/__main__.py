@@ -15,6 +15,7 @@ from pathlib import Path
 
 from ._config import STREAM_FORMATS, EndpointConfig
 from ._emulator import Emulator
+from ._routing import Routing
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -61,6 +62,22 @@ def _parser() -> argparse.ArgumentParser:
         help="unknown endpoint names fail with ValidationError, as on SageMaker",
     )
     parser.add_argument(
+        "--instances", type=int, default=1, help="simulated instances (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--session-ttl",
+        type=float,
+        default=1200.0,
+        help="seconds a stateful session lives; 0: no sessions (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--prefill-seconds-per-char",
+        type=float,
+        default=0.0,
+        help="wait before the first token per prompt character not cached on the "
+        "serving instance (prefix-aware routing; default: %(default)s)",
+    )
+    parser.add_argument(
         "--ready-file",
         type=Path,
         default=None,
@@ -75,6 +92,10 @@ def _config(args: argparse.Namespace, stream_format: str) -> EndpointConfig:
         stream_format=stream_format,  # type: ignore[arg-type]  # checked by EndpointConfig
         tokens_per_second=args.tokens_per_second,
         frame_bytes=args.frame_bytes,
+        session_ttl=args.session_ttl or None,
+        routing=Routing(
+            instances=args.instances, prefill_seconds_per_char=args.prefill_seconds_per_char
+        ),
         **extra,
     )
 
