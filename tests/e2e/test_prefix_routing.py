@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import operator
+import time
 from typing import Annotated, Any, TypedDict
 
 import pytest
@@ -167,3 +168,40 @@ def test_prefix_routing_inside_a_session(endpoint, chat, requests_to) -> None:
     inside = [r for r in requests_to(name) if r.streaming]
     assert inside[0].headers[PREFIX] == "t9"
     assert inside[0].headers["x-amzn-sagemaker-session-id"] == session.id
+
+
+def _ttft(chunks: Any) -> float:
+    started = time.perf_counter()
+    for chunk in chunks:
+        if chunk:
+            return time.perf_counter() - started
+    raise AssertionError("no token")
+
+
+async def _attft(chunks: Any) -> float:
+    started = time.perf_counter()
+    async for chunk in chunks:
+        if chunk:
+            return time.perf_counter() - started
+    raise AssertionError("no token")
+
+
+@pytest.mark.parametrize("mode", ["sync", "async"])
+async def test_the_same_conversation_gets_its_first_token_sooner(endpoint, llm, mode) -> None:
+    # 1 ms per uncached character: the first turn waits >= 0.8 s before its first token,
+    # the follow-up only for its 40 new characters. The margin is wide on purpose.
+    name = endpoint(
+        stream_format="tgi", routing=Routing(instances=2, prefill_seconds_per_char=0.001)
+    )
+    model = llm(name, prefix_aware_id_from="thread_id", max_tokens=5)
+    history = "Document: " + "the tide rises and falls; " * 31  # 816 characters
+    follow_up = history + "Question: when is high tide?"
+    config = _thread("tides")
+    if mode == "sync":
+        first = _ttft(model.stream(history, config=config))
+        second = _ttft(model.stream(follow_up, config=config))
+    else:
+        first = await _attft(model.astream(history, config=config))
+        second = await _attft(model.astream(follow_up, config=config))
+    assert first >= 0.8
+    assert second < first / 2
