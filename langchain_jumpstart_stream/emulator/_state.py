@@ -7,9 +7,12 @@ import threading
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ._config import EndpointConfig
+
+if TYPE_CHECKING:
+    from ._replay import Replay
 
 MAX_BODY_BYTES = 6 * 1024 * 1024
 
@@ -70,6 +73,8 @@ class EmulatorState:
         self.max_body_bytes = max_body_bytes
         self.requests: list[RecordedRequest] = []
         self.stop_event = threading.Event()
+        # When set, every request is answered from this cassette (see _replay.py).
+        self.replay: Replay | None = None
 
     def add_endpoint(self, name: str, config: EndpointConfig) -> None:
         """Add or replace an endpoint; its injected-error counter starts again."""
