@@ -93,7 +93,9 @@ def _redact_value(value: Any) -> Any:
     if isinstance(value, list):
         return [_redact_value(v) for v in value]
     if isinstance(value, dict):
-        return {k: (v if k in ("role", "type", "name") else _redact_value(v)) for k, v in value.items()}
+        return {
+            k: (v if k in ("role", "type", "name") else _redact_value(v)) for k, v in value.items()
+        }
     return value
 
 

@@ -153,7 +153,10 @@ class Replay:
             )
         else:
             places = sorted(
-                {f"{r.request.operation} on {r.request.endpoint!r}" for r in self.cassette.interactions}
+                {
+                    f"{r.request.operation} on {r.request.endpoint!r}"
+                    for r in self.cassette.interactions
+                }
             )
             held = "it holds " + ("; ".join(places) if places else "no interactions")
         return (

@@ -74,9 +74,7 @@ def test_no_credential_signature_or_token_reaches_the_cassette(live, tmp_path, o
 @pytest.mark.parametrize("cls", [JumpStartLLM, ChatJumpStart])
 def test_redacted_prompts_are_not_in_the_file_and_still_match(live, tmp_path, cls) -> None:
     cassette = tmp_path / "c.jsonl"
-    model = cls(
-        endpoint_name="ep", model_id=FALCON, endpoint_url=live.url, region_name="us-east-1"
-    )
+    model = cls(endpoint_name="ep", model_id=FALCON, endpoint_url=live.url, region_name="us-east-1")
     with record(cassette, redact_prompts=True):
         result = model.invoke(PROMPT)
     answer = result.text if cls is ChatJumpStart else result

@@ -129,7 +129,10 @@ def test_fallback(jumpstart_cassette):
     result = suite.runpytest("test_other.py")
     result.assert_outcomes(passed=1, errors=1)
     result.stdout.fnmatch_lines(
-        ["*1 request(s) found no answer in the cassette:", "no interaction in cassette *greeting.jsonl*"]
+        [
+            "*1 request(s) found no answer in the cassette:",
+            "no interaction in cassette *greeting.jsonl*",
+        ]
     )
 
 
