@@ -8,6 +8,7 @@ matches gets a ``ValidationError`` naming the cassette, never a made-up answer.
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import random
@@ -20,6 +21,7 @@ from typing import Any, Literal, Protocol
 
 from ._cassette import (
     MATCHERS,
+    REQUEST_HEADERS,
     WHOLE,
     Cassette,
     CassetteFormatError,
@@ -29,10 +31,18 @@ from ._cassette import (
     load,
     prompt_of,
     redact_prompt,
-    REQUEST_HEADERS,
 )
 from ._sink import StoppedError
 from ._state import RecordedRequest
+
+__all__ = [
+    "CassetteFormatError",
+    "CassetteMissError",
+    "Replay",
+    "add_replay_arguments",
+    "replay_from_arguments",
+    "serve",
+]
 
 Matcher = Callable[[CassetteRequest, CassetteRequest], bool]
 Cut = Literal["recorded", "random"]
@@ -167,7 +177,7 @@ class Replay:
 
     def pieces(self, item: Interaction) -> list[_Piece]:
         """The body as it is to be sent, each piece with its due time in seconds."""
-        reads = [_Piece(self._due(t), data) for t, data in item.reads if data]
+        reads = [_Piece(self.due(t), data) for t, data in item.reads if data]
         if self.cut == "recorded" or not reads:
             return reads
         out: list[_Piece] = []
@@ -180,7 +190,8 @@ class Replay:
                     data = data[size:]
         return out
 
-    def _due(self, t: float) -> float:
+    def due(self, t: float) -> float:
+        """When something recorded ``t`` seconds after the request is to be sent."""
         return 0.0 if self.speed is None else max(0.0, t) / self.speed
 
 
@@ -194,9 +205,8 @@ def _comparable(request: CassetteRequest, redacted: bool, part: str) -> Any:
 
 
 def _same_body(recorded: CassetteRequest, incoming: CassetteRequest, part: str) -> bool:
-    return _comparable(recorded, recorded.redacted, part) == _comparable(
-        incoming, recorded.redacted, part
-    )
+    expected = _comparable(recorded, recorded.redacted, part)
+    return bool(expected == _comparable(incoming, recorded.redacted, part))
 
 
 def _differing_keys(recorded: CassetteRequest, incoming: CassetteRequest) -> list[str]:
@@ -276,7 +286,7 @@ def serve(handler: ReplayTarget, replay: Replay, record: RecordedRequest, operat
     headers = dict(item.headers)
     pieces = replay.pieces(item)
     streamed = operation != WHOLE and 200 <= item.status < 300
-    wait_until(replay._due(item.head_t))
+    wait_until(replay.due(item.head_t))
     if not streamed:
         if pieces:
             wait_until(pieces[-1].due)
@@ -295,9 +305,40 @@ def serve(handler: ReplayTarget, replay: Replay, record: RecordedRequest, operat
         handler.write_raw(b"0\r\n\r\n")
 
 
-__all__ = [
-    "CassetteFormatError",
-    "CassetteMissError",
-    "Replay",
-    "serve",
-]
+def add_replay_arguments(parser: argparse.ArgumentParser) -> None:
+    """The emulator command's options to serve a cassette."""
+    parser.add_argument(
+        "--cassette", type=Path, default=None, help="answer every request from this cassette"
+    )
+    parser.add_argument(
+        "--replay-speed",
+        type=float,
+        default=1.0,
+        help="1 = the recorded pace, 2 = twice as fast, 0 = at once (default: %(default)s)",
+    )
+    parser.add_argument("--replay-cut", choices=("recorded", "random"), default="recorded")
+    parser.add_argument("--replay-seed", type=int, default=0, help="seed of random cuts")
+    parser.add_argument(
+        "--match",
+        default=None,
+        help=f"comma-separated, among {','.join(MATCHERS)} (default: the cassette's)",
+    )
+
+
+def replay_from_arguments(args: argparse.Namespace) -> Replay | None:
+    """The :class:`Replay` the options ask for, if any.
+
+    Raises:
+        ValueError: An option is invalid, or the cassette cannot be read (its
+            :class:`CassetteFormatError` says where).
+    """
+    if args.cassette is None:
+        return None
+    match = args.match.split(",") if args.match else None
+    return Replay(
+        args.cassette,
+        match=match,
+        speed=args.replay_speed or None,
+        cut=args.replay_cut,
+        seed=args.replay_seed,
+    )

@@ -139,7 +139,7 @@ def test_saving_again_gives_the_same_text(live, tmp_path) -> None:
 def test_a_bad_cassette_is_a_cassette_error_naming_file_and_line(tmp_path, content, expected):
     path = tmp_path / "bad.jsonl"
     path.write_text(content)
-    with pytest.raises(errors.CassetteError, match="bad.jsonl") as info:
+    with pytest.raises(errors.CassetteError, match=r"bad\.jsonl") as info:
         load(path)
     assert expected in str(info.value)
     with pytest.raises(errors.CassetteError, match=expected.replace("(", r"\(")):
