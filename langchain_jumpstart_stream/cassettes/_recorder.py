@@ -96,6 +96,9 @@ class _Tap:
         self._lock = lock
         self._start = time.monotonic()
         self._ended = False
+        # Until an answer arrives, the request failed to get one: a replay then drops
+        # the connection, as the network did.
+        item.end = "reset"
 
     def _now(self) -> float:
         return time.monotonic() - self._start

@@ -287,6 +287,9 @@ def serve(handler: ReplayTarget, replay: Replay, record: RecordedRequest, operat
     pieces = replay.pieces(item)
     streamed = operation != WHOLE and 200 <= item.status < 300
     wait_until(replay.due(item.head_t))
+    if not item.status:  # no answer was recorded: the connection failed
+        handler.reset_connection()
+        return
     if not streamed:
         if pieces:
             wait_until(pieces[-1].due)

@@ -234,3 +234,16 @@ def test_a_miss_is_a_clear_error_naming_the_cassette(live, tmp_path) -> None:
         # Matching on the operation alone answers any body with the recorded stream.
     with CassettePlayer(cassette, speed=None, match=["operation"]) as loose:
         assert loose.llm(model_id=FALCON, max_tokens=3, endpoint_name="other").invoke("x")
+
+
+@pytest.mark.parametrize("mode", ["sync", "async"])
+def test_a_connection_that_failed_replays_as_a_failed_connection(tmp_path, mode) -> None:
+    with Emulator() as gone:
+        url = gone.url  # nothing listens there any more
+    cassette = tmp_path / "refused.jsonl"
+    with record(cassette), pytest.raises(errors.EndpointConnectionError):
+        _run(_model(JumpStartLLM, url, "paced", max_retries=0), QUESTION, mode)
+    item = load(cassette).interactions[0]
+    assert (item.status, item.end, item.reads) == (0, "reset", [])
+    with CassettePlayer(cassette) as player, pytest.raises(errors.EndpointConnectionError):
+        _run(player.llm(model_id=FALCON, max_tokens=30, max_retries=0), QUESTION, mode)
