@@ -159,3 +159,17 @@ def test_missing_cassette_and_bad_options(tmp_path: Path) -> None:
         CassettePlayer(path, match=["colour"])
     with CassettePlayer(path) as player, pytest.raises(errors.CassetteError, match="0 endpoints"):
         player.llm(model_id=FALCON)
+
+
+def test_replay_in_the_emulator_needs_only_the_standard_library() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; import langchain_jumpstart_stream.emulator._replay;"
+        "extra = {m.split('.')[0] for m in sys.modules} - set(sys.stdlib_module_names);"
+        "extra -= {'langchain_jumpstart_stream', '__main__', '_distutils_hack'};"
+        "extra = {m for m in extra if not m.startswith('__editable__')};"  # pip install -e
+        "assert not extra, sorted(extra)"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
