@@ -19,6 +19,7 @@ def test_all_is_explicit_and_complete() -> None:
             "EndpointConfig",
             "HttpError",
             "RecordedRequest",
+            "Replay",
             "client_for",
             "expected_text",
             "rendered_stream",
