@@ -31,6 +31,7 @@ from ..emulator._cassette import (
     keep_headers,
     redact_prompt,
 )
+from ..errors import CassetteError
 
 __all__ = ["Recorder", "record"]
 
@@ -82,9 +83,19 @@ class Recorder:
         return _Tap(item, self._lock)
 
     def save(self) -> Path:
-        """Write the cassette to :attr:`path`; return the path."""
+        """Write the cassette to :attr:`path`; return the path.
+
+        Raises:
+            CassetteError: The file cannot be written.
+        """
         with self._lock:
-            self.cassette.save(self.path)
+            try:
+                self.cassette.save(self.path)
+            except OSError as exc:
+                raise CassetteError(
+                    f"cannot write the cassette {self.path}: {exc.strerror or exc}",
+                    hint="Record into a folder you can write to",
+                ) from exc
         return self.path
 
 

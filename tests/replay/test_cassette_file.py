@@ -173,3 +173,11 @@ def test_replay_in_the_emulator_needs_only_the_standard_library() -> None:
         "assert not extra, sorted(extra)"
     )
     subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
+
+
+def test_an_unwritable_cassette_is_a_cassette_error(live, tmp_path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    with pytest.raises(errors.CassetteError, match="cannot write the cassette"):  # noqa: SIM117
+        with record(blocker / "c.jsonl"):
+            _llm(live.url).invoke("hi")
