@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -27,6 +27,7 @@ import pytest
 
 if TYPE_CHECKING:
     from mypy_boto3_sagemaker_runtime import SageMakerRuntimeClient
+    from pluggy import Result
 
     from .cassettes import CassettePlayer, Recorder
     from .chat_models import ChatJumpStart
@@ -83,12 +84,15 @@ def _record_mode(config: pytest.Config) -> str:
     return value
 
 
-@pytest.hookimpl(wrapper=True, tryfirst=True)
-def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+# An old-style wrapper: it works on every pytest that has the stash (7.0 and later).
+@pytest.hookimpl(hookwrapper=True, tryfirst=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, Result[pytest.TestReport], None]:
     """Keep each phase's report: teardown needs to know whether the test passed."""
-    report = yield
+    outcome = yield
+    report = outcome.get_result()
     item.stash.setdefault(_reports, {})[report.when] = report
-    return report
 
 
 class CassetteHandle:
