@@ -306,7 +306,7 @@ def loads(text: str, name: str = "<cassette>") -> Cassette:
         event = _parse(name, number, line)
         try:
             _apply(event, by_index, cassette, where)
-        except (KeyError, TypeError, ValueError, binascii.Error) as exc:
+        except (AttributeError, KeyError, TypeError, ValueError, binascii.Error) as exc:
             if isinstance(exc, CassetteFormatError):
                 raise
             raise CassetteFormatError(f"{where}: malformed event ({exc!r})") from exc

@@ -7,11 +7,13 @@ import json
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from langchain_jumpstart_stream import ChatJumpStart, JumpStartLLM, errors
 from langchain_jumpstart_stream.cassettes import CassettePlayer, load, record
 from langchain_jumpstart_stream.emulator import Emulator, EndpointConfig
-from langchain_jumpstart_stream.emulator._cassette import loads
+from langchain_jumpstart_stream.emulator._cassette import CassetteFormatError, loads
 
 FALCON = "huggingface-llm-falcon-7b-instruct-bf16"
 ACCESS_KEY = "AKIAFAKERECOGNISABLE1"
@@ -181,3 +183,43 @@ def test_an_unwritable_cassette_is_a_cassette_error(live, tmp_path) -> None:
     with pytest.raises(errors.CassetteError, match="cannot write the cassette"):  # noqa: SIM117
         with record(blocker / "c.jsonl"):
             _llm(live.url).invoke("hi")
+
+
+_json = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=8),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3)
+    ),
+    max_leaves=8,
+)
+_event = st.fixed_dictionaries(
+    {"i": st.integers(0, 2) | _json},
+    optional={
+        "request": st.fixed_dictionaries(
+            {"operation": st.sampled_from(["InvokeEndpoint", "x"]), "endpoint": _json},
+            optional={"headers": _json, "json": _json, "b64": _json},
+        )
+        | _json,
+        "response": st.fixed_dictionaries(
+            {"status": _json}, optional={"headers": _json, "t": _json}
+        )
+        | _json,
+        "b": _json,
+        "t": _json,
+        "end": _json,
+    },
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(_event | _json, max_size=6))
+def test_any_json_lines_load_or_fail_as_a_format_error(events) -> None:
+    text = "\n".join(['{"cassette": 1}', *(json.dumps(e) for e in events)])
+    try:
+        cassette = loads(text, "fuzz.jsonl")
+    except CassetteFormatError as exc:
+        message = str(exc)
+    else:
+        assert loads(cassette.dumps()).dumps() == cassette.dumps()
+        return
+    assert message.startswith("fuzz.jsonl")
