@@ -24,7 +24,8 @@
     │       ├── FrameError               bad event-stream frame or CRC
     │       └── LineTooLongError         a line past max_line_bytes
     └── ConfigurationError               set up wrongly            (ValueError)
-        └── MissingDependencyError       optional extra missing    (ImportError)
+        ├── MissingDependencyError       optional extra missing    (ImportError)
+        └── CassetteError                cassette unreadable, missing or not matching
 
 Every error says which endpoint it concerns, the AWS error code and request id
 when known, and what to do next. Errors that end a stream carry ``partial_text``:
@@ -49,6 +50,7 @@ from langchain_core.exceptions import (
 )
 
 __all__ = [
+    "CassetteError",
     "ConfigurationError",
     "ContainerError",
     "EndpointAccessDeniedError",
@@ -343,3 +345,9 @@ class ConfigurationError(JumpStartStreamError, ValueError):
 
 class MissingDependencyError(ConfigurationError, ImportError):
     """An optional extra is needed for this feature but is not installed."""
+
+
+class CassetteError(ConfigurationError):
+    """A cassette cannot be read, is missing, or holds no answer for a request."""
+
+    default_hint = "See docs/cassettes.md for the file format and for recording again"

@@ -2,6 +2,7 @@
 
 Serves until interrupted (Ctrl-C or SIGTERM). Every endpoint name works, answering in
 the ``--format`` given, unless ``--strict`` is set; then only ``--endpoint`` names do.
+With ``--cassette`` every request is answered from a recorded cassette instead.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from pathlib import Path
 
 from ._config import STREAM_FORMATS, EndpointConfig
 from ._emulator import Emulator
+from ._replay import add_replay_arguments, replay_from_arguments
 from ._routing import Routing
 
 
@@ -83,6 +85,7 @@ def _parser() -> argparse.ArgumentParser:
         default=None,
         help="write the URL to this file once the server listens",
     )
+    add_replay_arguments(parser)
     return parser
 
 
@@ -116,13 +119,14 @@ def main(argv: list[str] | None = None) -> int:
             name, _, stream_format = spec.partition("=")
             endpoints[name] = _config(args, stream_format or args.stream_format)
         default = None if args.strict else _config(args, args.stream_format)
+        replay = replay_from_arguments(args)
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     stopped = threading.Event()
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, lambda *_: stopped.set())
-    emu = Emulator(endpoints, host=args.host, port=args.port, default=default)
+    emu = Emulator(endpoints, host=args.host, port=args.port, default=default, replay=replay)
     try:
         emu.start()
     except OSError as exc:

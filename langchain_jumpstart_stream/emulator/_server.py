@@ -33,6 +33,7 @@ from ._errors import (
 )
 from ._formats import plan, stream_payload
 from ._generator import Generation, ParsedRequest, RequestError
+from ._replay import serve as serve_replay
 from ._sink import ClientGoneError, StoppedError
 from ._state import EmulatorState, RecordedRequest
 from ._streamer import Streamer
@@ -179,6 +180,11 @@ class _Handler(BaseHTTPRequestHandler):
             record.done.set()
 
     def _invoke(self, record: RecordedRequest, body: bytes) -> None:
+        replay = self.server.state.replay
+        if replay is not None:  # a cassette answers everything, or says it cannot
+            operation = "InvokeEndpointWithResponseStream" if record.streaming else "InvokeEndpoint"
+            serve_replay(self, replay, record, operation)
+            return
         config, index = self.server.state.claim(record.endpoint)
         if config is None:
             self._send_error(400, "ValidationError", endpoint_not_found(record.endpoint), record)
@@ -375,6 +381,12 @@ class _Handler(BaseHTTPRequestHandler):
     def variant(self, config: EndpointConfig) -> str:
         """The production variant that "served" the request."""
         return self.headers.get("X-Amzn-SageMaker-Target-Variant") or config.variant_name
+
+    def send_document(
+        self, status: int, body: bytes, headers: dict[str, str], record: RecordedRequest
+    ) -> None:
+        """Send a whole response (a replayed answer or error document)."""
+        self._send_bytes(status, body, headers, record)
 
     def start_stream(self, record: RecordedRequest, headers: dict[str, str]) -> None:
         """Send the 200 status line and headers of a chunked response."""

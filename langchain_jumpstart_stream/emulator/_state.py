@@ -7,10 +7,13 @@ import threading
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ._config import EndpointConfig
 from ._routing import Router
+
+if TYPE_CHECKING:
+    from ._replay import Replay
 
 MAX_BODY_BYTES = 6 * 1024 * 1024
 
@@ -76,6 +79,8 @@ class EmulatorState:
         self.requests: list[RecordedRequest] = []
         self.stop_event = threading.Event()
         self.router = Router()  # sessions and instance caches, per endpoint
+        # When set, every request is answered from this cassette (see _replay.py).
+        self.replay: Replay | None = None
 
     def add_endpoint(self, name: str, config: EndpointConfig) -> None:
         """Add or replace an endpoint; its injected-error counter starts again."""
