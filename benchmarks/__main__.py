@@ -19,14 +19,14 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
-from . import concurrency, cpu, imports, latency, memory, telemetry
+from . import concurrency, cpu, imports, latency, memory, routing, telemetry
 from ._emulator import EmulatorProcess
 from .report import Section, draw_chart, print_table, save
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "results" / "latest.json"
 CHART = ROOT / "docs" / "benchmarks.png"
-NAMES = ("cpu", "memory", "latency", "async", "fast", "imports", "telemetry")
+NAMES = ("cpu", "memory", "latency", "async", "fast", "imports", "routing", "telemetry")
 
 # Parameters of a full run and of --quick (about five minutes against one).
 FULL: dict[str, dict[str, Any]] = {
@@ -36,6 +36,7 @@ FULL: dict[str, dict[str, Any]] = {
     "async": {"streams": 256, "tokens": 100, "rate": 20.0},
     "fast": {"streams": 64, "tokens": 2000},
     "imports": {"repeats": 7},
+    "routing": {"conversations": 5, "turns": 6},
     "telemetry": {"tokens": 2000, "rounds": 15, "repeats": 2},
 }
 QUICK: dict[str, dict[str, Any]] = {
@@ -45,6 +46,7 @@ QUICK: dict[str, dict[str, Any]] = {
     "async": {"streams": 256, "tokens": 40, "rate": 20.0},
     "fast": {"streams": 64, "tokens": 500},
     "imports": {"repeats": 3, "context": False},
+    "routing": {"conversations": 5, "turns": 4},
     "telemetry": {"tokens": 2000, "rounds": 5, "repeats": 1},
 }
 
@@ -106,7 +108,8 @@ def main(argv: list[str] | None = None) -> int:
         sections.append(fn())
 
     step("imports", lambda: imports.run(**params["imports"]))
-    if set(chosen) - {"imports"}:
+    step("routing", lambda: routing.run(**params["routing"]))  # its own two-instance emulator
+    if set(chosen) - {"imports", "routing"}:
         long_tokens = params["memory"]["tokens"]
         with EmulatorProcess(long_tokens=long_tokens, paced_rate=params["async"]["rate"]) as emu:
             step("cpu", lambda: cpu.run(emu.url, **params["cpu"]))

@@ -44,6 +44,16 @@ _CREDENTIALS_HINT = (
     "aws_* fields); a value copied with a trailing newline or space is a common cause"
 )
 
+# A stateful container refusing a session id: AWS's reference container (model-hosting-
+# container-standards) says "session not found: <id>"; other containers word it alike.
+# SageMaker does not document how its router words an unknown id, so a
+# ValidationError saying so is read the same way.
+_SESSION_GONE = re.compile(
+    r"\bsession\b[^.;\n]{0,80}?(?:not found|expired|closed|invalid|unknown|does not exist)|"
+    r"\b(?:invalid|unknown|expired|closed) (?:stateful )?session\b",
+    re.IGNORECASE,
+)
+
 # user:password@ in a URL (a proxy's, say) is never shown.
 _USERINFO = re.compile(r"(?<=//)[^/@\s]+@")
 
@@ -64,6 +74,9 @@ def translate_client_error(exc: Any, endpoint_name: str) -> errors.EndpointReque
     cls: type[errors.EndpointRequestError]
     if code in _THROTTLING or status == 429:
         cls = errors.EndpointThrottledError
+    elif code == "ValidationError" and _SESSION_GONE.search(message):
+        cls = errors.SessionExpiredError
+        message = f"the stateful session expired, was closed or never existed: {message}"
     elif code == "ValidationError" and "not found" in message.lower():
         cls = errors.EndpointNotFoundError
     elif code in ("AccessDeniedException", "UnrecognizedClientException") or status == 403:
@@ -73,6 +86,9 @@ def translate_client_error(exc: Any, endpoint_name: str) -> errors.EndpointReque
         cls = errors.ModelInvocationError
         if is_context_overflow(message):  # the container's words, in any of its shapes
             cls = errors.PromptTooLongRequestError
+        elif _SESSION_GONE.search(message):
+            cls = errors.SessionExpiredError
+            message = f"the stateful session expired, was closed or never existed: {message}"
         if original:
             message = f"{message} (container status {original})"
     elif code == "ModelNotReadyException" or status >= 500:

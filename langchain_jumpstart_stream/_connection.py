@@ -18,7 +18,7 @@ from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from http.client import HTTPException
 from typing import Any
 
-from . import errors
+from . import _recording, errors
 from ._async_http import AsyncResponse, asend, signing_turn
 from ._attempt import Policy
 from ._aws_errors import error_from_document, stream_error, translate_send_error
@@ -60,12 +60,12 @@ class Answered:
         error: The error event that ended the streamed answer, if any.
         body: The body of a whole answer.
         request_id: The stub's request id, if any.
+        members: The answer's text members (``NewSessionId``, ``ContentType``...).
     """
 
     def __init__(self, response: Mapping[str, Any], operation: str, endpoint_name: str) -> None:
         self.request_id: str | None = response.get("ResponseMetadata", {}).get("RequestId")
-        variant = response.get("InvokedProductionVariant")
-        self.headers = {"x-amzn-invoked-production-variant": variant} if variant else {}
+        self.members = {k: v for k, v in response.items() if isinstance(v, str)}
         self.payloads: list[bytes] = []
         self.error: errors.StreamError | None = None
         self.body = b""
@@ -136,18 +136,21 @@ class Connection:
             return Answered(signed, operation, endpoint_name)
         read_timeout = policy.read_timeout(self.route.read_timeout)
         failures: tuple[type[BaseException], ...] = (*sync_transport_errors(), ValueError)
+        tap = _recording.tap(operation, signed, endpoint_name)  # a cassette is recording
         try:
             response = self.http.send(signed, read_timeout=read_timeout)
         except failures as exc:
             raise translate_send_error(exc, endpoint_name, started=False) from exc
         if response.status < 300:
-            return response
+            return response if tap is None else tap.answer(response)
         try:
             document = response.read_all(_MAX_ERROR_DOCUMENT)
         except sync_transport_errors():
             document = b""
         finally:
             response.close()
+        if tap is not None:
+            tap.error(response.status, response.headers, document)
         raise error_from_document(
             self.client, operation, response.status, response.headers, document, endpoint_name
         )
@@ -162,6 +165,7 @@ class Connection:
             return await asyncio.to_thread(Answered, signed, operation, endpoint_name)
         read_timeout = policy.read_timeout(self.route.read_timeout)
         failures: tuple[type[BaseException], ...] = (*async_transport_errors(), ValueError)
+        tap = _recording.tap(operation, signed, endpoint_name)  # a cassette is recording
         try:
             response = await asend(
                 signed, self.route, read_timeout=read_timeout, total=policy.remaining()
@@ -169,13 +173,15 @@ class Connection:
         except failures as exc:
             raise translate_send_error(exc, endpoint_name, started=False) from exc
         if response.status < 300:
-            return response
+            return response if tap is None else tap.aanswer(response)
         try:
             document = await response.read_all(_MAX_ERROR_DOCUMENT)
         except async_transport_errors():
             document = b""
         finally:
             response.close()
+        if tap is not None:
+            tap.error(response.status, response.headers, document)
         raise error_from_document(
             self.client, operation, response.status, response.headers, document, endpoint_name
         )

@@ -34,6 +34,14 @@ from ._conventions import (
 from ._decoder import StreamDecoder
 from ._param_names import merge_parameters
 from ._payloads import RequestSchema, build_body
+from ._sessions import (
+    CLOSE_BODY,
+    OPEN_BODY,
+    PrefixAwareIdSource,
+    RunConfigAffinity,
+    StatefulSession,
+    routing_options,
+)
 from ._signing import make_client
 from ._targets import Breaker, Plan, Target, make_legs
 from ._telemetry import Observer
@@ -85,7 +93,7 @@ class Profile:
     spec: ModelSpec | None
 
 
-class EndpointSettings(BaseModel):
+class EndpointSettings(RunConfigAffinity, BaseModel):
     """Fields and helpers common to :class:`JumpStartLLM` and :class:`ChatJumpStart`."""
 
     # hide_input_in_errors: pydantic would otherwise print every constructor argument,
@@ -148,6 +156,11 @@ class EndpointSettings(BaseModel):
     prefix_aware_id: str | None = None
     """Routing key for prefix-aware routing (``PrefixAwareId``): requests with the same
     id go where their prompt prefix is cached. Needs botocore 1.43.68 or newer."""
+
+    prefix_aware_id_from: PrefixAwareIdSource | None = Field(default=None, exclude=True)
+    """Take ``PrefixAwareId`` from each run's conversation: ``"thread_id"`` (LangGraph's
+    ``config["configurable"]["thread_id"]``), or a function of the run config. Wins
+    over ``prefix_aware_id``; a per-call ``prefix_aware_id=`` wins over both."""
 
     target_model: str | None = None
     """Model to invoke on a multi-model endpoint (``TargetModel``). ``InvokeEndpoint``
@@ -296,7 +309,7 @@ class EndpointSettings(BaseModel):
         self._check_credentials()
         self._profile = self._make_profile()
         self._check_parameters()
-        if self.prefix_aware_id is not None:
+        if self.prefix_aware_id is not None or self.prefix_aware_id_from is not None:
             check_member("PrefixAwareId", stream=True)
         self._holder = ConnectionHolder(self._make_connection)
         self._check_targets()
@@ -519,6 +532,30 @@ class EndpointSettings(BaseModel):
         )
         return Connection(client, credentials, self.verify)
 
+    def session(
+        self,
+        *,
+        open_body: Mapping[str, Any] | bytes = OPEN_BODY,
+        close_body: Mapping[str, Any] | bytes = CLOSE_BODY,
+    ) -> StatefulSession[Self]:
+        """A stateful session on this endpoint, for ``with`` or ``async with``.
+
+        Opening sends ``InvokeEndpoint`` with ``SessionId="NEW_SESSION"``; inside the
+        block, ``session.model`` is a copy of this model whose calls carry the session
+        id; leaving the block closes it (after an error too). See docs/sessions.md.
+
+        Args:
+            open_body: Body that tells the container to open a session (default:
+                AWS's reference container's ``{"requestType": "NEW_SESSION"}``).
+            close_body: Body that tells it to close one (``{"requestType": "CLOSE"}``).
+
+        Example:
+            >>> with llm.session() as s:  # doctest: +SKIP
+            ...     for token in s.model.stream("Hello"):
+            ...         print(token, end="")
+        """
+        return StatefulSession(self, open_body=open_body, close_body=close_body)
+
     def _custom_attributes(self, given: str | None = None) -> str | None:
         given = given or self.custom_attributes
         parts = [given] if given else []
@@ -659,6 +696,7 @@ class EndpointSettings(BaseModel):
         profile = self._profile
         call_kwargs = dict(call_kwargs)
         options = {**self._take_call_options(call_kwargs), **(options or {})}
+        options = routing_options(self, options, stream=stream)
         stops = self._stops(stop, template=template_stops)
         body = build_body(
             schema or profile.request_schema,

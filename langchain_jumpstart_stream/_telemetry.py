@@ -141,7 +141,10 @@ def served_by(leg: Leg, answer: Any, attempts: int) -> dict[str, Any]:
         attempts: Attempts the call made, at every target.
     """
     target = leg.target
-    headers = getattr(answer, "headers", None) or {}
+    headers = getattr(answer, "headers", None)
+    if headers is None:  # a stub's answer: botocore's parsed members
+        members = getattr(answer, "members", None) or {}
+        headers = {_VARIANT_HEADER: members.get("InvokedProductionVariant")}
     region = leg.region_name
     if region is None:
         try:

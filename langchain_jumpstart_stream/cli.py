@@ -1,4 +1,4 @@
-"""The ``jumpstart-stream`` command: ``serve``, ``complete``, ``chat`` and ``models``.
+"""The ``jumpstart-stream`` command: ``serve``, ``complete``, ``chat``, ``record``, ``models``.
 
 Without ``--endpoint-name`` the commands start the local emulator in-process, so
 they work with no AWS account.
@@ -63,6 +63,9 @@ def _parser() -> argparse.ArgumentParser:
     _connection_args(complete)
     chat = sub.add_parser("chat", help="interactive streaming chat in the terminal")
     _connection_args(chat)
+    from ._cli_record import add_record_command
+
+    add_record_command(sub, _connection_args)
     models = sub.add_parser("models", help="list the JumpStart models this package knows")
     models.add_argument("--all", action="store_true", help="every family, not only the seed's ten")
     models.add_argument("--framework", default=None, help="e.g. huggingface, meta")
@@ -210,7 +213,14 @@ def main(argv: list[str] | None = None) -> int:
     from .errors import JumpStartStreamError
 
     try:
-        commands = {"complete": _complete, "chat": _chat, "models": _models}
+        from ._cli_record import record_command
+
+        commands = {
+            "complete": _complete,
+            "chat": _chat,
+            "models": _models,
+            "record": record_command,
+        }
         return commands[args.command](args)
     except JumpStartStreamError as exc:
         print(f"\nerror: {exc}", file=sys.stderr)

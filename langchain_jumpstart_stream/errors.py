@@ -8,7 +8,8 @@
     │   ├── InvalidRequestError          ValidationError           (ModelInvalidRequestError)
     │   ├── EndpointAccessDeniedError    AccessDenied, signature   (ModelPermissionDeniedError)
     │   ├── ModelInvocationError         ModelError from container (ModelInvalidRequestError)
-    │   │   └── PromptTooLongRequestError  prompt past the context  (+ ContextOverflowError)
+    │   │   ├── PromptTooLongRequestError  prompt past the context  (+ ContextOverflowError)
+    │   │   └── SessionExpiredError      stateful session unknown, closed or expired
     │   ├── EndpointThrottledError       throttling, 429           (ModelRateLimitError)
     │   ├── EndpointServiceError         5xx                       (ModelAPIError)
     │   └── EndpointConnectionError      unreachable, timed out    (ModelConnectionError)
@@ -23,7 +24,8 @@
     │       ├── FrameError               bad event-stream frame or CRC
     │       └── LineTooLongError         a line past max_line_bytes
     └── ConfigurationError               set up wrongly            (ValueError)
-        └── MissingDependencyError       optional extra missing    (ImportError)
+        ├── MissingDependencyError       optional extra missing    (ImportError)
+        └── CassetteError                cassette unreadable, missing or not matching
 
 Every error says which endpoint it concerns, the AWS error code and request id
 when known, and what to do next. Errors that end a stream carry ``partial_text``:
@@ -48,6 +50,7 @@ from langchain_core.exceptions import (
 )
 
 __all__ = [
+    "CassetteError",
     "ConfigurationError",
     "ContainerError",
     "EndpointAccessDeniedError",
@@ -67,6 +70,7 @@ __all__ = [
     "ModelStreamError",
     "PromptTooLongError",
     "PromptTooLongRequestError",
+    "SessionExpiredError",
     "StreamError",
     "StreamInterruptedError",
     "StreamTimeoutError",
@@ -228,6 +232,21 @@ class PromptTooLongRequestError(ModelInvocationError, ContextOverflowError):
     )
 
 
+class SessionExpiredError(ModelInvocationError):
+    """The stateful session named by ``SessionId`` expired, was closed, or never existed.
+
+    The container keeps a session until its ``Expires`` time or a close request;
+    after that it refuses the id (AWS's reference container answers HTTP 400
+    ``session not found``, relayed by SageMaker as a ``ModelError``). Trying again
+    with the same id cannot help.
+    """
+
+    default_hint = (
+        "Open a new session (`with model.session() as s:` ... `s.model`) and send "
+        "the conversation again; a session lives until its Expires time or its close"
+    )
+
+
 class EndpointThrottledError(EndpointRequestError, ModelRateLimitError):
     """SageMaker throttled the request and retries ran out."""
 
@@ -331,3 +350,9 @@ class ConfigurationError(JumpStartStreamError, ValueError):
 
 class MissingDependencyError(ConfigurationError, ImportError):
     """An optional extra is needed for this feature but is not installed."""
+
+
+class CassetteError(ConfigurationError):
+    """A cassette cannot be read, is missing, or holds no answer for a request."""
+
+    default_hint = "See docs/cassettes.md for the file format and for recording again"

@@ -24,6 +24,8 @@ from ._config import STREAM_FORMATS, EndpointConfig, HttpError
 from ._emulator import Emulator, client_for
 from ._formats import plan, stream_payload
 from ._generator import WEBSITE_ANSWER
+from ._replay import Replay
+from ._routing import Routing
 from ._state import RecordedRequest
 
 __all__ = [
@@ -33,6 +35,8 @@ __all__ = [
     "EndpointConfig",
     "HttpError",
     "RecordedRequest",
+    "Replay",
+    "Routing",
     "client_for",
     "expected_text",
     "rendered_stream",

@@ -2,6 +2,7 @@
 
 Serves until interrupted (Ctrl-C or SIGTERM). Every endpoint name works, answering in
 the ``--format`` given, unless ``--strict`` is set; then only ``--endpoint`` names do.
+With ``--cassette`` every request is answered from a recorded cassette instead.
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ from pathlib import Path
 
 from ._config import STREAM_FORMATS, EndpointConfig
 from ._emulator import Emulator
+from ._replay import add_replay_arguments, replay_from_arguments
+from ._routing import Routing
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -61,11 +64,28 @@ def _parser() -> argparse.ArgumentParser:
         help="unknown endpoint names fail with ValidationError, as on SageMaker",
     )
     parser.add_argument(
+        "--instances", type=int, default=1, help="simulated instances (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--session-ttl",
+        type=float,
+        default=1200.0,
+        help="seconds a stateful session lives; 0: no sessions (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--prefill-seconds-per-char",
+        type=float,
+        default=0.0,
+        help="wait before the first token per prompt character not cached on the "
+        "serving instance (prefix-aware routing; default: %(default)s)",
+    )
+    parser.add_argument(
         "--ready-file",
         type=Path,
         default=None,
         help="write the URL to this file once the server listens",
     )
+    add_replay_arguments(parser)
     return parser
 
 
@@ -75,6 +95,10 @@ def _config(args: argparse.Namespace, stream_format: str) -> EndpointConfig:
         stream_format=stream_format,  # type: ignore[arg-type]  # checked by EndpointConfig
         tokens_per_second=args.tokens_per_second,
         frame_bytes=args.frame_bytes,
+        session_ttl=args.session_ttl or None,
+        routing=Routing(
+            instances=args.instances, prefill_seconds_per_char=args.prefill_seconds_per_char
+        ),
         **extra,
     )
 
@@ -95,13 +119,14 @@ def main(argv: list[str] | None = None) -> int:
             name, _, stream_format = spec.partition("=")
             endpoints[name] = _config(args, stream_format or args.stream_format)
         default = None if args.strict else _config(args, args.stream_format)
+        replay = replay_from_arguments(args)
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     stopped = threading.Event()
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, lambda *_: stopped.set())
-    emu = Emulator(endpoints, host=args.host, port=args.port, default=default)
+    emu = Emulator(endpoints, host=args.host, port=args.port, default=default, replay=replay)
     try:
         emu.start()
     except OSError as exc:

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal, NamedTuple, get_args
+
+from ._routing import Routing
 
 StreamFormat = Literal[
     "tgi", "jsonlines", "jsonlines-tgi", "lmi-sse", "openai-chat", "openai-completion"
@@ -120,6 +122,12 @@ class EndpointConfig:
             answering.
         choices: OpenAI formats stream this many choices, interleaved (as vLLM does
             for ``n>1``); the others repeat choice 0's text.
+        session_ttl: Seconds a stateful session lives (``SessionId``, see
+            ``_sessions.py``); a request naming an unknown session is refused.
+            ``None``: the container has no stateful sessions; ``SessionId`` is
+            then passed through unchecked and a session request is refused.
+        routing: Simulated instances, prefix-aware routing and the prefill clock
+            (see :class:`Routing`).
     """
 
     stream_format: StreamFormat = "tgi"
@@ -152,6 +160,8 @@ class EndpointConfig:
     reasoning_text: str | None = None
     refusal: str | None = None
     choices: int = 1
+    session_ttl: float | None = 1200.0
+    routing: Routing = field(default_factory=Routing)
 
     @classmethod
     def for_model(cls, model_id: str, **overrides: Any) -> EndpointConfig:
@@ -211,6 +221,8 @@ class EndpointConfig:
                 raise ValueError(f"{name} must be >= 1, got {value}")
         if self.tokens_per_second is not None and self.tokens_per_second <= 0:
             raise ValueError(f"tokens_per_second must be > 0, got {self.tokens_per_second}")
+        if self.session_ttl is not None and self.session_ttl <= 0:
+            raise ValueError(f"session_ttl must be > 0 or None, got {self.session_ttl}")
         if self.stall_seconds < 0:
             raise ValueError(f"stall_seconds must be >= 0, got {self.stall_seconds}")
         errors = tuple(HttpError(*error) for error in self.http_errors)

@@ -9,6 +9,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING
 
 from ._config import EndpointConfig
+from ._replay import Replay
 from ._server import EmulatorHTTPServer
 from ._state import MAX_BODY_BYTES, EmulatorState, RecordedRequest
 
@@ -45,6 +46,8 @@ class Emulator:
             bigger ones get HTTP 413.
         ssl_context: A server-side TLS context to serve HTTPS, as SageMaker does;
             plain HTTP by default.
+        replay: Answer every request from a cassette instead (see
+            ``docs/cassettes.md``); ``endpoints`` and ``default`` are then unused.
     """
 
     def __init__(
@@ -56,11 +59,13 @@ class Emulator:
         default: EndpointConfig | None = None,
         max_body_bytes: int = MAX_BODY_BYTES,
         ssl_context: ssl.SSLContext | None = None,
+        replay: Replay | None = None,
     ) -> None:
         self._host = host
         self._ssl_context = ssl_context
         self._port = port
         self._state = EmulatorState(endpoints or {}, default, max_body_bytes)
+        self._state.replay = replay
         self._server: EmulatorHTTPServer | None = None
         self._thread: threading.Thread | None = None
 

@@ -33,6 +33,7 @@ from ._errors import (
 )
 from ._formats import plan, stream_payload
 from ._generator import Generation, ParsedRequest, RequestError
+from ._replay import serve as serve_replay
 from ._sink import ClientGoneError, StoppedError
 from ._state import EmulatorState, RecordedRequest
 from ._streamer import Streamer
@@ -179,6 +180,11 @@ class _Handler(BaseHTTPRequestHandler):
             record.done.set()
 
     def _invoke(self, record: RecordedRequest, body: bytes) -> None:
+        replay = self.server.state.replay
+        if replay is not None:  # a cassette answers everything, or says it cannot
+            operation = "InvokeEndpointWithResponseStream" if record.streaming else "InvokeEndpoint"
+            serve_replay(self, replay, record, operation)
+            return
         config, index = self.server.state.claim(record.endpoint)
         if config is None:
             self._send_error(400, "ValidationError", endpoint_not_found(record.endpoint), record)
@@ -186,6 +192,8 @@ class _Handler(BaseHTTPRequestHandler):
         injected = config.http_error(index)
         if injected is not None:
             self._send_injected(injected, record)
+            return
+        if self._admitted(config, record):
             return
         try:
             request, generation = plan(config, body)
@@ -197,6 +205,22 @@ class _Handler(BaseHTTPRequestHandler):
             Streamer(self, config, record).run(request, generation)
         else:
             self._respond(config, record, request, generation)
+
+    def _admitted(self, config: EndpointConfig, record: RecordedRequest) -> bool:
+        """Sessions and routing (``_routing.py``); ``True`` when the answer was sent."""
+        admission = self.server.state.router.admit(record, config)
+        if admission.error is not None:
+            self._send_injected(admission.error, record)
+            return True
+        record.instance, record.cached_chars = admission.instance, admission.cached_chars
+        if admission.body is not None:  # a session opened or closed
+            headers = {**admission.headers, "Content-Type": "text/plain"}
+            headers["x-amzn-RequestId"] = record.request_id
+            self._send_bytes(200, admission.body, headers, record)
+            return True
+        if admission.prefill and self.stop_event.wait(admission.prefill):
+            raise StoppedError
+        return False
 
     # -- request body -------------------------------------------------------------
 
@@ -357,6 +381,12 @@ class _Handler(BaseHTTPRequestHandler):
     def variant(self, config: EndpointConfig) -> str:
         """The production variant that "served" the request."""
         return self.headers.get("X-Amzn-SageMaker-Target-Variant") or config.variant_name
+
+    def send_document(
+        self, status: int, body: bytes, headers: dict[str, str], record: RecordedRequest
+    ) -> None:
+        """Send a whole response (a replayed answer or error document)."""
+        self._send_bytes(status, body, headers, record)
 
     def start_stream(self, record: RecordedRequest, headers: dict[str, str]) -> None:
         """Send the 200 status line and headers of a chunked response."""

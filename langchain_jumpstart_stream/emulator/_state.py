@@ -7,9 +7,13 @@ import threading
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ._config import EndpointConfig
+from ._routing import Router
+
+if TYPE_CHECKING:
+    from ._replay import Replay
 
 MAX_BODY_BYTES = 6 * 1024 * 1024
 
@@ -29,6 +33,8 @@ class RecordedRequest:
         status: HTTP status sent (0 until the response starts).
         tokens_sent: Token records written so far.
         client_disconnected: The server noticed that the client closed early.
+        instance: The simulated instance that served it (see ``Routing``).
+        cached_chars: Prompt characters that instance had cached (prefix routing).
         done: Set when the handler finished with this request.
     """
 
@@ -42,6 +48,8 @@ class RecordedRequest:
     status: int = 0
     tokens_sent: int = 0
     client_disconnected: bool = False
+    instance: int | None = None
+    cached_chars: int = 0
     done: threading.Event = field(default_factory=threading.Event)
 
     def __post_init__(self) -> None:
@@ -70,12 +78,16 @@ class EmulatorState:
         self.max_body_bytes = max_body_bytes
         self.requests: list[RecordedRequest] = []
         self.stop_event = threading.Event()
+        self.router = Router()  # sessions and instance caches, per endpoint
+        # When set, every request is answered from this cassette (see _replay.py).
+        self.replay: Replay | None = None
 
     def add_endpoint(self, name: str, config: EndpointConfig) -> None:
         """Add or replace an endpoint; its injected-error counter starts again."""
         with self._lock:
             self._endpoints[name] = config
             self._counts.pop(name, None)
+        self.router.forget(name)
 
     def claim(self, name: str) -> tuple[EndpointConfig | None, int]:
         """The endpoint's config and how many requests it received before this one."""

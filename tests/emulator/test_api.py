@@ -19,6 +19,8 @@ def test_all_is_explicit_and_complete() -> None:
             "EndpointConfig",
             "HttpError",
             "RecordedRequest",
+            "Replay",
+            "Routing",
             "client_for",
             "expected_text",
             "rendered_stream",

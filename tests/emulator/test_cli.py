@@ -73,3 +73,21 @@ def test_busy_port_is_a_clean_error(capsys: pytest.CaptureFixture[str]) -> None:
         port = emu.url.rsplit(":", 1)[1]
         assert main(["--port", port]) == 1
     assert "cannot listen on 127.0.0.1" in capsys.readouterr().err
+
+
+def test_routing_and_session_options() -> None:
+    from langchain_jumpstart_stream.emulator.__main__ import _config, _parser
+
+    args = _parser().parse_args(
+        ["--instances", "2", "--session-ttl", "30", "--prefill-seconds-per-char", "0.001"]
+    )
+    config = _config(args, "tgi")
+    assert config.routing.instances == 2
+    assert config.routing.prefill_seconds_per_char == 0.001
+    assert config.session_ttl == 30
+    assert _config(_parser().parse_args(["--session-ttl", "0"]), "tgi").session_ttl is None
+
+
+def test_bad_routing_options_are_usage_errors(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--port", "0", "--instances", "0"]) == 2
+    assert "instances must be >= 1" in capsys.readouterr().err
