@@ -76,12 +76,20 @@ def _run(model: Any, prompt: Any, mode: str) -> tuple[list[Any], list[str], floa
     return chunks, handler.tokens, time.monotonic() - start
 
 
+# The last chunk's "jumpstart" keys that a replay reproduces; the timings and request
+# id are the replay's own (docs/production.md).
+_SERVED = ("endpoint_name", "inference_component_name", "target_variant", "attempts")
+
+
 def _comparable(chunk: Any) -> Any:
-    """A chunk without what differs between two runs by nature (run ids)."""
+    """A chunk without what differs between two runs by nature (run ids, timings)."""
     if isinstance(chunk, str):
         return chunk
     data = chunk.model_dump()
     data.pop("id", None)
+    served = (data.get("response_metadata") or {}).get("jumpstart")
+    if served is not None:
+        data["response_metadata"]["jumpstart"] = {k: served[k] for k in _SERVED}
     return data
 
 
