@@ -36,7 +36,9 @@ def test_the_readme_has_runnable_and_aws_snippets() -> None:
     blocks = snippets()
     aws = [code for _, code in blocks if code.startswith(AWS_MARKER)]
     assert len(blocks) >= 8 and 1 <= len(aws) < len(blocks)
-    assert 200 <= README.read_text(encoding="utf-8").count("\n") <= 300
+    # About 250 lines for a newcomer (issue 13), with room for failover, sessions and
+    # cassettes; internals go in docs/.
+    assert 200 <= README.read_text(encoding="utf-8").count("\n") <= 320
 
 
 def test_every_readme_snippet_runs() -> None:
