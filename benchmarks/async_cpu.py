@@ -42,6 +42,10 @@ async def _drain(open_stream: Open) -> int:
     return count
 
 
+async def _text(open_stream: Open) -> str:
+    return "".join([str(item) async for item in open_stream()])
+
+
 async def _cpu(open_stream: Open, streams: int) -> tuple[float, int]:
     """CPU seconds and items delivered for ``streams`` concurrent runs of ``open_stream``."""
     gc.collect()
@@ -50,9 +54,7 @@ async def _cpu(open_stream: Open, streams: int) -> tuple[float, int]:
     return time.process_time() - start, sum(counts)
 
 
-async def _pair(
-    ours: Open, raw: Open, streams: int, rounds: int
-) -> dict[str, list[float]]:
+async def _pair(ours: Open, raw: Open, streams: int, rounds: int) -> dict[str, list[float]]:
     """µs per token of both clients, ``rounds`` alternating rounds."""
     samples: dict[str, list[float]] = {"ours": [], "raw": []}
     clients = [("ours", ours), ("raw", raw)]
@@ -84,7 +86,7 @@ async def _run(url: str, bulk: Mapping[str, Any], paced: Mapping[str, Any]) -> d
 
         # Warm up both (imports, connections) and check they deliver the same text.
         ours, raw = pair(FAST, 500)
-        texts = ["".join([t async for t in open_stream()]) for open_stream in (ours, raw)]
+        texts = [await _text(ours), await _text(raw)]
         if texts[0] != texts[1] or not texts[0]:
             raise RuntimeError("astream() and the raw async loop delivered different text")
 
@@ -144,4 +146,6 @@ def run(
         "us_per_token_samples": results,
         "raw_async_loop": "aiohttp + botocore SigV4Auth + botocore EventStreamBuffer + json.loads",
     }
-    return Section("a2. async cpu", "Client CPU per token (async) vs a raw async loop", figures, details)
+    return Section(
+        "a2. async cpu", "Client CPU per token (async) vs a raw async loop", figures, details
+    )

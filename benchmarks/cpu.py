@@ -211,7 +211,9 @@ def run(url: str, *, lengths: Mapping[int, Sequence[int]] | None = None) -> Sect
             key = f"cpu.{client}_us" if n == short else f"cpu.{client}_us_{_k(n)}"
             value = us[n].get(client)
             if value is not None:
-                figures.append(Figure(key, f"CPU/token, {label}, {_k(n)} tokens", value, "us/token"))
+                figures.append(
+                    Figure(key, f"CPU/token, {label}, {_k(n)} tokens", value, "us/token")
+                )
     figures.append(
         Figure(
             "cpu.floor_raw",
@@ -221,7 +223,9 @@ def run(url: str, *, lengths: Mapping[int, Sequence[int]] | None = None) -> Sect
         )
     )
     details = {
-        "lengths": {str(n): {"rounds": chosen[n][0], "streams_per_round": chosen[n][1]} for n in ordered},
+        "lengths": {
+            str(n): {"rounds": chosen[n][0], "streams_per_round": chosen[n][1]} for n in ordered
+        },
         "us_per_token_samples": {str(n): r["samples"] for n, r in results.items()},
         "method": "time.process_time() of the client process; emulator in a child process",
     }

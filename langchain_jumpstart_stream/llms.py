@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Iterator, Sequence
+from contextlib import aclosing
 from typing import Any, Literal
 
 from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
@@ -11,6 +12,7 @@ from langchain_core.language_models import BaseLLM, LangSmithParams, LanguageMod
 from langchain_core.outputs import Generation, GenerationChunk, LLMResult
 from langchain_core.runnables import Runnable, RunnableConfig
 
+from ._accumulate import astream_llm, stream_llm
 from ._call import StreamCall
 from ._choices import check_one_choice
 from ._decoder import Piece
@@ -169,6 +171,33 @@ class JumpStartLLM(EndpointSettings, BaseLLM):
         )
 
     # -- streaming ----------------------------------------------------------------
+
+    def stream(
+        self,
+        input: LanguageModelInput,
+        config: RunnableConfig | None = None,
+        *,
+        stop: list[str] | None = None,
+        **kwargs: Any,
+    ) -> Iterator[str]:
+        """``BaseLLM.stream``, with the final answer built in linear time.
+
+        Callbacks, tracing and the run's result are langchain-core's; see ``_accumulate``.
+        """
+        yield from stream_llm(self, input, config, stop, kwargs)
+
+    async def astream(
+        self,
+        input: LanguageModelInput,
+        config: RunnableConfig | None = None,
+        *,
+        stop: list[str] | None = None,
+        **kwargs: Any,
+    ) -> AsyncIterator[str]:
+        """``BaseLLM.astream``, with the final answer built in linear time."""
+        async with aclosing(astream_llm(self, input, config, stop, kwargs)) as texts:
+            async for text in texts:
+                yield text
 
     def _stream(
         self,
