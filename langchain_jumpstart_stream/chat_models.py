@@ -17,7 +17,6 @@ any container's stream.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
-from contextlib import aclosing
 from operator import itemgetter
 from typing import Any, Literal, cast
 
@@ -431,9 +430,9 @@ class ChatJumpStart(EndpointSettings, BaseChatModel):
 
         Callbacks, tracing and the run's result are langchain-core's; see ``_accumulate``.
         """
-        yield from stream_chat(self, input, config, stop, kwargs)
+        return stream_chat(self, input, config, stop, kwargs)  # a generator: nothing runs yet
 
-    async def astream(
+    def astream(
         self,
         input: LanguageModelInput,
         config: RunnableConfig | None = None,
@@ -442,9 +441,7 @@ class ChatJumpStart(EndpointSettings, BaseChatModel):
         **kwargs: Any,
     ) -> AsyncIterator[AIMessageChunk]:
         """``BaseChatModel.astream``, with the final message built in linear time."""
-        async with aclosing(astream_chat(self, input, config, stop, kwargs)) as messages:
-            async for message in messages:
-                yield message
+        return astream_chat(self, input, config, stop, kwargs)  # an async generator
 
     def _as_output(self, chunk: ChatGenerationChunk) -> ChatGenerationChunk:
         """The chunk as callbacks should see it: standard content blocks with v1.

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Iterator, Sequence
-from contextlib import aclosing
 from typing import Any, Literal
 
 from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
@@ -184,9 +183,9 @@ class JumpStartLLM(EndpointSettings, BaseLLM):
 
         Callbacks, tracing and the run's result are langchain-core's; see ``_accumulate``.
         """
-        yield from stream_llm(self, input, config, stop, kwargs)
+        return stream_llm(self, input, config, stop, kwargs)  # a generator: nothing runs yet
 
-    async def astream(
+    def astream(
         self,
         input: LanguageModelInput,
         config: RunnableConfig | None = None,
@@ -195,9 +194,7 @@ class JumpStartLLM(EndpointSettings, BaseLLM):
         **kwargs: Any,
     ) -> AsyncIterator[str]:
         """``BaseLLM.astream``, with the final answer built in linear time."""
-        async with aclosing(astream_llm(self, input, config, stop, kwargs)) as texts:
-            async for text in texts:
-                yield text
+        return astream_llm(self, input, config, stop, kwargs)  # an async generator
 
     def _stream(
         self,
