@@ -81,6 +81,10 @@ _INTERNALS: tuple[tuple[Any, str], ...] = (
 SUPPORTED = _IMPORTED and all(hasattr(owner, name) for owner, name in _INTERNALS)
 """Whether this langchain-core has every internal the linear ``stream`` needs."""
 
+# Texts are joined into one block every this many chunks: a list of 100k small str
+# objects would take about 6 MB where their text takes 0.5 MB.
+_COMPACT_EVERY = 256
+
 # Keys merge_dicts does not simply concatenate when both sides are strings.
 _SPECIAL_KEYS = frozenset({"index", "id", "output_version", "model_provider"})
 
@@ -123,30 +127,38 @@ def _coalesced(infos: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
 class LLMTotal:
     """The sum of a stream's ``GenerationChunk``s, as ``chunk + chunk + ...`` gives it."""
 
-    __slots__ = ("_first", "_infos", "_texts")
+    __slots__ = ("_blocks", "_count", "_first", "_infos", "_texts")
 
     def __init__(self) -> None:
         self._first: GenerationChunk | None = None
+        self._count = 0
         self._texts: list[str] = []
+        self._blocks: list[str] = []
         self._infos: list[dict[str, Any]] = []
 
     def add(self, chunk: GenerationChunk) -> None:
         """Add the next chunk."""
         if self._first is None:
             self._first = chunk
-        self._texts.append(chunk.text)
+        self._count += 1
+        texts = self._texts
+        texts.append(chunk.text)
+        if len(texts) >= _COMPACT_EVERY:
+            self._blocks.append("".join(texts))
+            texts.clear()
         if chunk.generation_info:
             self._infos.append(chunk.generation_info)
 
     def result(self) -> GenerationChunk | None:
         """The whole generation (``None`` before the first chunk)."""
-        if self._first is None or len(self._texts) == 1:
+        if self._first is None or self._count == 1:
             return self._first  # langchain-core's sum of one chunk is that chunk
         info: dict[str, Any] | None = None
         if self._infos:
             parts = [GenerationChunk(text="", generation_info=i) for i in _coalesced(self._infos)]
             info = functools.reduce(operator.add, parts).generation_info
-        return GenerationChunk(text="".join(self._texts), generation_info=info or None)
+        text = "".join(self._blocks) + "".join(self._texts)
+        return GenerationChunk(text=text, generation_info=info or None)
 
 
 def _text_only(chunk: ChatGenerationChunk, run_id: str) -> str | None:
@@ -171,30 +183,36 @@ def _text_only(chunk: ChatGenerationChunk, run_id: str) -> str | None:
 class ChatTotal:
     """The merge of a stream's ``ChatGenerationChunk``s, as langchain-core merges them."""
 
-    __slots__ = ("_parts", "_run_id", "_texts")
+    __slots__ = ("_blocks", "_parts", "_run_id", "_texts")
 
     def __init__(self, run_id: str) -> None:
         self._run_id = run_id
         self._parts: list[ChatGenerationChunk] = []
-        self._texts: list[str] = []  # text-only chunks since the last kept chunk
+        # Text-only chunks since the last kept chunk: their texts, joined into blocks
+        # every _COMPACT_EVERY chunks (memory stays about the size of the text).
+        self._texts: list[str] = []
+        self._blocks: list[str] = []
 
     def add(self, chunk: ChatGenerationChunk) -> None:
         """Add the next chunk (after langchain-core's per-chunk updates)."""
         text = _text_only(chunk, self._run_id)
-        if text is not None:
-            self._texts.append(text)
+        if text is None:
+            self._flush()
+            self._parts.append(chunk)
             return
-        self._flush()
-        self._parts.append(chunk)
+        texts = self._texts
+        texts.append(text)
+        if len(texts) >= _COMPACT_EVERY:
+            self._blocks.append("".join(texts))
+            texts.clear()
 
     def _flush(self) -> None:
-        if self._texts:
-            message = AIMessageChunk(content="".join(self._texts), id=self._run_id)
+        if self._texts or self._blocks:
+            content = "".join(self._blocks) + "".join(self._texts)
+            message = AIMessageChunk(content=content, id=self._run_id)
             self._parts.append(ChatGenerationChunk(message=message))
             self._texts = []
-
-    def __bool__(self) -> bool:
-        return bool(self._parts or self._texts)
+            self._blocks = []
 
     def result(self) -> ChatGenerationChunk | None:
         """The merged generation (``None`` before the first chunk)."""

@@ -217,6 +217,27 @@ def test_chat_total_equals_langchain_core_merge() -> None:
         assert total.result() == merge_chat_generation_chunks(chunks[:end])
 
 
+def test_totals_of_long_streams_equal_langchain_core() -> None:
+    """Past the compaction threshold (texts joined into blocks), sums stay exact."""
+    words = [f" w{i}" for i in range(3 * _accumulate._COMPACT_EVERY + 7)]
+    chunks = [GenerationChunk(text=w) for w in words]
+    chunks[300] = GenerationChunk(text="x", generation_info={"reasoning_content": "r"})
+    total = LLMTotal()
+    for chunk in chunks:
+        total.add(chunk)
+    assert total.result() == functools.reduce(operator.add, chunks)
+
+    run_id = "lc_run-00000000-0000-0000-0000-000000000000"
+    messages = [ChatGenerationChunk(message=AIMessageChunk(content=w, id=run_id)) for w in words]
+    messages[400] = ChatGenerationChunk(
+        message=AIMessageChunk(content="", id=run_id, additional_kwargs={"refusal": "no"})
+    )
+    chat_total = ChatTotal(run_id)
+    for message in messages:
+        chat_total.add(message)
+    assert chat_total.result() == merge_chat_generation_chunks(messages)
+
+
 # -- JumpStartLLM ------------------------------------------------------------------------
 
 
