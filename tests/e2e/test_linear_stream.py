@@ -14,6 +14,7 @@ import functools
 import hashlib
 import inspect
 import operator
+import re
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
@@ -45,6 +46,10 @@ WEATHER = {
 }
 
 
+# A run id, bare or as a message id: "lc_run--<uuid>", with "-<n>" for invoke's n-th answer.
+_RUN_ID = re.compile(r"(?:lc_run--?)?([0-9a-f]{8}-(?:[0-9a-f]{4}-){3}[0-9a-f]{12})(-\d+)?")
+
+
 class Ids:
     """Replaces run ids (UUIDs and ``lc_run-<uuid>``) by their order of appearance."""
 
@@ -55,12 +60,11 @@ class Ids:
         if isinstance(value, uuid.UUID):
             value = str(value)
         if isinstance(value, str):
-            key = value.removeprefix("lc_run-")
-            try:
-                uuid.UUID(key)
-            except ValueError:
+            found = _RUN_ID.fullmatch(value)
+            if found is None:
                 return value
-            return self.seen.setdefault(key, f"run-{len(self.seen)}")
+            label = self.seen.setdefault(found[1], f"run-{len(self.seen)}")
+            return label + (found[2] or "")
         if isinstance(value, dict):
             return {k: self(v) for k, v in value.items()}
         if isinstance(value, (list, tuple)):
@@ -404,6 +408,55 @@ def test_chat_rate_limiter_is_acquired_once_per_stream(endpoint, chat) -> None:
 
     asyncio.run(both())
     assert limiter.calls == ["acquire", "acquire", "aacquire", "aacquire"]
+
+
+# -- the branches langchain-core keeps, and the cache --------------------------------
+
+
+@pytest.mark.parametrize(
+    "settings",
+    [{"disable_streaming": True}, {"streaming": False}, {"output_version": "v1"}],
+    ids=["disable_streaming", "streaming_false", "output_v1"],
+)
+def test_chat_branches_left_to_langchain_core_match_it(
+    endpoint, chat, requests_to, settings
+) -> None:
+    name = endpoint(stream_format="tgi")
+    model = chat(name, use_messages_api=True, max_tokens=12, **settings)
+    ours = _sync_run(_chat_stream, model)
+    theirs = _sync_run(_base_chat_stream, model)
+    _check_same(ours, theirs)
+    mine_async = _async_run(_chat_astream, model)
+    _check_same(mine_async, _async_run(_base_chat_astream, model))
+    streamed = [r.streaming for r in requests_to(name)]
+    assert streamed == [streamed[0]] * 4  # the same operation every time
+    assert streamed[0] is ("output_version" in settings)  # invoke_endpoint when not streaming
+
+
+@pytest.mark.parametrize("kind", ["llm", "chat"])
+def test_stream_and_the_cache_behave_as_langchain_core(
+    endpoint, llm, chat, requests_to, kind
+) -> None:
+    """langchain-core 1.8.3's stream() neither reads nor fills the cache; nor do ours."""
+    from langchain_core.caches import InMemoryCache
+
+    name = endpoint(stream_format="tgi")
+    cache = InMemoryCache()
+    if kind == "llm":
+        model: Any = llm(name, model_kwargs={"max_new_tokens": 12}, cache=cache)
+        base: Any = BaseLLM.stream
+    else:
+        model = chat(name, use_messages_api=True, max_tokens=12, cache=cache)
+        base = BaseChatModel.stream
+    model.invoke(QUESTION)  # fills the cache
+    assert len(requests_to(name)) == 1
+    assert model.invoke(QUESTION) is not None and len(requests_to(name)) == 1  # a cache hit
+    entries = len(cache._cache)
+    ours = list(model.stream(QUESTION))
+    theirs = list(base(model, QUESTION))
+    assert Ids()(ours) == Ids()(theirs)
+    assert len(requests_to(name)) == 3  # both streamed from the endpoint
+    assert len(cache._cache) == entries
 
 
 # -- astream_events ----------------------------------------------------------------------
