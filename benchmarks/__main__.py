@@ -19,18 +19,23 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
-from . import concurrency, cpu, imports, latency, memory, routing, telemetry
+from . import async_cpu, concurrency, cpu, imports, latency, memory, routing, telemetry
 from ._emulator import EmulatorProcess
 from .report import Section, draw_chart, print_table, save
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "results" / "latest.json"
 CHART = ROOT / "docs" / "benchmarks.png"
-NAMES = ("cpu", "memory", "latency", "async", "fast", "imports", "routing", "telemetry")
+NAMES = ("cpu", "acpu", "memory", "latency", "async", "fast", "imports", "routing", "telemetry")
 
-# Parameters of a full run and of --quick (about five minutes against one).
+# Parameters of a full run and of --quick. cpu lengths: tokens -> (rounds, streams per
+# client per round); a 100k-token stream takes seconds, so long lengths get fewer rounds.
 FULL: dict[str, dict[str, Any]] = {
-    "cpu": {"tokens": 2000, "rounds": 7, "repeats": 2},
+    "cpu": {"lengths": {2000: (5, 2), 20_000: (3, 1), 100_000: (2, 1)}},
+    "acpu": {
+        "bulk": {"tokens": 20_000, "rounds": 3},
+        "paced": {"streams": 64, "rounds": 2, "tokens": {20: 100, 100: 300}},
+    },
     "memory": {"tokens": 100_000, "peers": True, "traced": True},
     "latency": {"calls": 30},
     "async": {"streams": 256, "tokens": 100, "rate": 20.0},
@@ -40,7 +45,11 @@ FULL: dict[str, dict[str, Any]] = {
     "telemetry": {"tokens": 2000, "rounds": 15, "repeats": 2},
 }
 QUICK: dict[str, dict[str, Any]] = {
-    "cpu": {"tokens": 2000, "rounds": 3, "repeats": 1},
+    "cpu": {"lengths": {2000: (3, 1), 20_000: (1, 1), 100_000: (1, 1)}},
+    "acpu": {
+        "bulk": {"tokens": 2000, "rounds": 3},
+        "paced": {"streams": 64, "rounds": 1, "tokens": {20: 40, 100: 200}},
+    },
     "memory": {"tokens": 100_000, "peers": False, "traced": False},
     "latency": {"calls": 10},
     "async": {"streams": 256, "tokens": 40, "rate": 20.0},
@@ -113,6 +122,7 @@ def main(argv: list[str] | None = None) -> int:
         long_tokens = params["memory"]["tokens"]
         with EmulatorProcess(long_tokens=long_tokens, paced_rate=params["async"]["rate"]) as emu:
             step("cpu", lambda: cpu.run(emu.url, **params["cpu"]))
+            step("acpu", lambda: async_cpu.run(emu.url, **params["acpu"]))
             step("latency", lambda: latency.run(emu.url, **params["latency"]))
             step("async", lambda: concurrency.run(emu.url, **params["async"]))
             step("fast", lambda: concurrency.run_fast(emu.url, **params["fast"]))

@@ -30,6 +30,7 @@ FAST = "fast"  # CPU per token: as fast as the emulator can send
 LONG = "long"  # memory: a 100k-token answer
 TTFT = "ttft"  # time to first token: paced, so the first token arrives alone
 PACED = "paced"  # async concurrency: 20 tokens/s per stream
+PACED_100 = "paced100"  # async CPU per token: 100 tokens/s per stream
 
 _WEBSITE_TOKENS = 185  # tokens in WEBSITE_ANSWER (checked in _answer)
 
@@ -71,6 +72,7 @@ def serve(ready_file: Path, long_tokens: int, paced_rate: float, ttft_rate: floa
         LONG: EndpointConfig(answer=_answer(long_tokens)),
         TTFT: EndpointConfig(answer=_answer(50), tokens_per_second=ttft_rate),
         PACED: EndpointConfig(answer=_answer(1_000), tokens_per_second=paced_rate),
+        PACED_100: EndpointConfig(answer=_answer(1_000), tokens_per_second=100.0),
     }
     _memoise_rendering()
     stopped = threading.Event()

@@ -50,6 +50,7 @@ from pydantic import model_validator
 from typing_extensions import Self
 
 from . import errors
+from ._accumulate import astream_chat, stream_chat
 from ._call import StreamCall
 from ._choices import check_one_choice
 from ._decoder import Piece
@@ -416,6 +417,31 @@ class ChatJumpStart(EndpointSettings, BaseChatModel):
         return str(kwargs.get("model") or self.model_id or self.endpoint_name)
 
     # -- streaming ----------------------------------------------------------------
+
+    def stream(
+        self,
+        input: LanguageModelInput,
+        config: RunnableConfig | None = None,
+        *,
+        stop: list[str] | None = None,
+        **kwargs: Any,
+    ) -> Iterator[AIMessageChunk]:
+        """``BaseChatModel.stream``, with the final message built in linear time.
+
+        Callbacks, tracing and the run's result are langchain-core's; see ``_accumulate``.
+        """
+        return stream_chat(self, input, config, stop, kwargs)  # a generator: nothing runs yet
+
+    def astream(
+        self,
+        input: LanguageModelInput,
+        config: RunnableConfig | None = None,
+        *,
+        stop: list[str] | None = None,
+        **kwargs: Any,
+    ) -> AsyncIterator[AIMessageChunk]:
+        """``BaseChatModel.astream``, with the final message built in linear time."""
+        return astream_chat(self, input, config, stop, kwargs)  # an async generator
 
     def _as_output(self, chunk: ChatGenerationChunk) -> ChatGenerationChunk:
         """The chunk as callbacks should see it: standard content blocks with v1.

@@ -11,6 +11,7 @@ from langchain_core.language_models import BaseLLM, LangSmithParams, LanguageMod
 from langchain_core.outputs import Generation, GenerationChunk, LLMResult
 from langchain_core.runnables import Runnable, RunnableConfig
 
+from ._accumulate import astream_llm, stream_llm
 from ._call import StreamCall
 from ._choices import check_one_choice
 from ._decoder import Piece
@@ -169,6 +170,31 @@ class JumpStartLLM(EndpointSettings, BaseLLM):
         )
 
     # -- streaming ----------------------------------------------------------------
+
+    def stream(
+        self,
+        input: LanguageModelInput,
+        config: RunnableConfig | None = None,
+        *,
+        stop: list[str] | None = None,
+        **kwargs: Any,
+    ) -> Iterator[str]:
+        """``BaseLLM.stream``, with the final answer built in linear time.
+
+        Callbacks, tracing and the run's result are langchain-core's; see ``_accumulate``.
+        """
+        return stream_llm(self, input, config, stop, kwargs)  # a generator: nothing runs yet
+
+    def astream(
+        self,
+        input: LanguageModelInput,
+        config: RunnableConfig | None = None,
+        *,
+        stop: list[str] | None = None,
+        **kwargs: Any,
+    ) -> AsyncIterator[str]:
+        """``BaseLLM.astream``, with the final answer built in linear time."""
+        return astream_llm(self, input, config, stop, kwargs)  # an async generator
 
     def _stream(
         self,
