@@ -50,6 +50,14 @@ WEATHER = {
 _RUN_ID = re.compile(r"(?:lc_run--?)?([0-9a-f]{8}-(?:[0-9a-f]{4}-){3}[0-9a-f]{12})(-\d+)?")
 
 
+_TIMED = "<measured>"
+
+
+def _timed(key: str) -> bool:
+    """Telemetry figures (``"jumpstart"`` metadata) that differ from one run to the next."""
+    return key.endswith("_s") or key == "tokens_per_second"
+
+
 class Ids:
     """Replaces run ids (UUIDs and ``lc_run-<uuid>``) by their order of appearance."""
 
@@ -66,7 +74,7 @@ class Ids:
             label = self.seen.setdefault(found[1], f"run-{len(self.seen)}")
             return label + (found[2] or "")
         if isinstance(value, dict):
-            return {k: self(v) for k, v in value.items()}
+            return {k: _TIMED if _timed(k) else self(v) for k, v in value.items()}
         if isinstance(value, (list, tuple)):
             return [self(v) for v in value]
         if hasattr(type(value), "model_fields"):  # field by field: LLMResult.model_dump()
