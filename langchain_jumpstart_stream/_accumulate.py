@@ -21,10 +21,11 @@ equal to langchain-core's; only the accumulation differs:
   ``merge_chat_generation_chunks`` then merges that short list, so the message is the
   one langchain-core would have built.
 
-Opening the run needs langchain-core internals, listed in ``_INTERNALS``. When one is
-missing (another langchain-core version), the classes fall back to langchain-core's
-own ``stream``/``astream``; ``tests/unit/test_accumulate.py`` fails loudly when the
-audited langchain-core methods change, so the copy is re-checked on every upgrade.
+Opening the run needs langchain-core internals, listed in ``_INTERNALS``. Outside the
+audited langchain-core series (``AUDITED_SERIES``), or when an internal is missing, the
+classes fall back to langchain-core's own ``stream``/``astream``;
+``tests/e2e/test_linear_stream.py`` fails loudly when the audited methods change within
+the series, so the copy is re-checked on every upgrade.
 Rare branches are always left to langchain-core: a model that does not stream for
 this call (``disable_streaming``, ``streaming=False``) and ``output_version="v1"``.
 """
@@ -37,6 +38,7 @@ from collections.abc import AsyncGenerator, Iterator, Sequence
 from contextlib import aclosing
 from typing import TYPE_CHECKING, Any, cast
 
+import langchain_core
 from langchain_core.callbacks import AsyncCallbackManager, CallbackManager
 from langchain_core.language_models import chat_models as _lc_chat
 from langchain_core.language_models import llms as _lc_llms
@@ -78,8 +80,23 @@ _INTERNALS: tuple[tuple[Any, str], ...] = (
     (_lc_chat.BaseChatModel, "_serialized"),
 )
 
-SUPPORTED = _IMPORTED and all(hasattr(owner, name) for owner, name in _INTERNALS)
-"""Whether this langchain-core has every internal the linear ``stream`` needs."""
+# The langchain-core minor series whose stream()/astream() the run functions mirror. In
+# any other, where those methods may do more (a new callback, another accumulation),
+# the classes use langchain-core's own: quadratic on long streams, but never different.
+AUDITED_SERIES = (1, 8)
+
+
+def _series(version: str) -> tuple[int, ...]:
+    head = version.split(".")[:2]
+    return tuple(int(part) for part in head if part.isdigit())
+
+
+SUPPORTED = (
+    _IMPORTED
+    and _series(langchain_core.__version__) == AUDITED_SERIES
+    and all(hasattr(owner, name) for owner, name in _INTERNALS)
+)
+"""Whether this langchain-core is the audited series and has every internal used."""
 
 # Texts are joined into one block every this many chunks: a list of 100k small str
 # objects would take about 6 MB where their text takes 0.5 MB.

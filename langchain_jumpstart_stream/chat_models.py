@@ -430,7 +430,9 @@ class ChatJumpStart(EndpointSettings, BaseChatModel):
 
         Callbacks, tracing and the run's result are langchain-core's; see ``_accumulate``.
         """
-        return stream_chat(self, input, config, stop, kwargs)  # a generator: nothing runs yet
+        return stream_chat(
+            self, input, config, stop, self._affinity(config, kwargs)
+        )  # a generator: nothing runs yet
 
     def astream(
         self,
@@ -441,7 +443,9 @@ class ChatJumpStart(EndpointSettings, BaseChatModel):
         **kwargs: Any,
     ) -> AsyncIterator[AIMessageChunk]:
         """``BaseChatModel.astream``, with the final message built in linear time."""
-        return astream_chat(self, input, config, stop, kwargs)  # an async generator
+        return astream_chat(
+            self, input, config, stop, self._affinity(config, kwargs)
+        )  # an async generator
 
     def _as_output(self, chunk: ChatGenerationChunk) -> ChatGenerationChunk:
         """The chunk as callbacks should see it: standard content blocks with v1.

@@ -183,7 +183,9 @@ class JumpStartLLM(EndpointSettings, BaseLLM):
 
         Callbacks, tracing and the run's result are langchain-core's; see ``_accumulate``.
         """
-        return stream_llm(self, input, config, stop, kwargs)  # a generator: nothing runs yet
+        return stream_llm(
+            self, input, config, stop, self._affinity(config, kwargs)
+        )  # a generator: nothing runs yet
 
     def astream(
         self,
@@ -194,7 +196,9 @@ class JumpStartLLM(EndpointSettings, BaseLLM):
         **kwargs: Any,
     ) -> AsyncIterator[str]:
         """``BaseLLM.astream``, with the final answer built in linear time."""
-        return astream_llm(self, input, config, stop, kwargs)  # an async generator
+        return astream_llm(
+            self, input, config, stop, self._affinity(config, kwargs)
+        )  # an async generator
 
     def _stream(
         self,

@@ -19,6 +19,7 @@ import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
+import langchain_core
 import pytest
 from langchain_core.callbacks import BaseCallbackHandler
 from langchain_core.language_models import BaseChatModel, BaseLLM
@@ -160,8 +161,16 @@ def _source_hash(method: Any) -> str:
     return hashlib.sha256(inspect.getsource(method).encode()).hexdigest()
 
 
+def test_only_the_audited_langchain_core_series_gets_the_linear_stream() -> None:
+    assert _accumulate._series("1.8.3") == (1, 8) == _accumulate._series("1.8.0rc1")
+    assert _accumulate._series("1.9.0") != _accumulate.AUDITED_SERIES
+    installed = _accumulate._series(langchain_core.__version__)
+    assert (installed == _accumulate.AUDITED_SERIES) == _accumulate.SUPPORTED
+
+
 def test_langchain_core_stream_methods_are_the_audited_ones() -> None:
-    assert _accumulate.SUPPORTED, "a langchain-core internal _accumulate uses is missing"
+    if not _accumulate.SUPPORTED:
+        pytest.skip("another langchain-core series: langchain-core's own stream() is used")
     methods = {
         "BaseLLM.stream": BaseLLM.stream,
         "BaseLLM.astream": BaseLLM.astream,
@@ -508,3 +517,30 @@ def test_stream_events_v3_gives_the_streamed_answer(endpoint, chat) -> None:
     streamed = "".join(str(m.content) for m in model.stream(QUESTION))
     run = model.stream_events(QUESTION, version="v3")
     assert run.output.text == streamed
+
+
+def test_another_langchain_core_series_gets_langchain_cores_own_stream(
+    endpoint, llm, chat, monkeypatch
+) -> None:
+    """Outside the audited series the overrides hand every call to langchain-core."""
+    name = endpoint(stream_format="tgi")
+    text_model = llm(name, model_kwargs={"max_new_tokens": 20})
+    chat_model = chat(name, stream_format="tgi", use_messages_api=True, max_tokens=20)
+    calls: list[str] = []
+    own_llm, own_chat = BaseLLM.stream, BaseChatModel.stream
+
+    def llm_stream(self: Any, *args: Any, **kwargs: Any) -> Iterator[str]:
+        calls.append("llm")
+        return own_llm(self, *args, **kwargs)
+
+    def chat_stream(self: Any, *args: Any, **kwargs: Any) -> Iterator[Any]:
+        calls.append("chat")
+        return own_chat(self, *args, **kwargs)
+
+    expected = (_sync_run(_llm_stream, text_model), _sync_run(_chat_stream, chat_model))
+    monkeypatch.setattr(_accumulate, "SUPPORTED", False)
+    monkeypatch.setattr(BaseLLM, "stream", llm_stream)
+    monkeypatch.setattr(BaseChatModel, "stream", chat_stream)
+    _check_same(_sync_run(_llm_stream, text_model), expected[0])
+    _check_same(_sync_run(_chat_stream, chat_model), expected[1])
+    assert calls == ["llm", "chat"]
