@@ -35,6 +35,9 @@ from ._cassette import (
 from ._sink import StoppedError
 from ._state import RecordedRequest
 
+# How long a replayed stream that broke waits before its reset (see serve()).
+_READ_GRACE = 0.25
+
 __all__ = [
     "CassetteFormatError",
     "CassetteMissError",
@@ -303,6 +306,12 @@ def serve(handler: ReplayTarget, replay: Replay, record: RecordedRequest, operat
         wait_until(piece.due)
         handler.write_chunk(piece.data)
     if item.end == "reset":
+        # The recording client read every recorded byte before the connection broke.
+        # A reset that lands before this client has read them discards them (the
+        # kernel drops unread data, and aiohttp raises before handing out its
+        # buffer), so the replay would lose text the recording kept: let it read.
+        if handler.stop_event.wait(_READ_GRACE):
+            raise StoppedError
         handler.reset_connection()
     else:
         handler.write_raw(b"0\r\n\r\n")
