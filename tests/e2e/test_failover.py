@@ -227,7 +227,11 @@ async def test_the_timeout_bounds_the_whole_call_across_targets(
         failover_cooldown=0,
     )
     _, err = await fail(chosen, mode)
-    assert isinstance(err, errors.EndpointThrottledError)
+    # The deadline ends the call between attempts (the last failure: throttling) or,
+    # on a loaded machine, during one (the call's own timeout); either way it ends it.
+    assert isinstance(err, errors.EndpointThrottledError) or (
+        isinstance(err, errors.StreamTimeoutError) and "within its timeout of 1 s" in str(err)
+    )
     assert len(requests_to(primary)) >= 1 and len(requests_to(secondary)) >= 1
     assert len(requests_to(primary)) < 100
 
