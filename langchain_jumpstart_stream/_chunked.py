@@ -8,11 +8,20 @@ same job in one pass over whatever arrived, however many chunks it holds.
 
 from __future__ import annotations
 
+import re
 from http.client import HTTPException
 
 __all__ = ["ChunkedDecoder"]
 
 _MAX_LINE = 4096  # a chunk-size or trailer line; anything longer is not HTTP
+
+
+# States: reading a size line, chunk data, the CRLF after the data, trailers.
+_SIZE, _DATA, _DATA_END, _TRAILER = range(4)
+
+# A size line that is only hex digits: nearly every one. Anything else (extensions,
+# spaces, junk) goes the careful way in ``_start_chunk``.
+_PLAIN_SIZE = re.compile(rb"[0-9a-fA-F]{1,16}")
 
 
 class ChunkedDecoder:
@@ -26,11 +35,8 @@ class ChunkedDecoder:
 
     __slots__ = ("_left", "_line", "_state", "done", "overrun")
 
-    # States: reading a size line, chunk data, the CRLF after the data, trailers.
-    _SIZE, _DATA, _DATA_END, _TRAILER = range(4)
-
     def __init__(self) -> None:
-        self._state = self._SIZE
+        self._state = _SIZE
         self._left = 0  # data bytes left in the current chunk
         self._line = b""  # an incomplete size or trailer line
         self.done = False
@@ -47,13 +53,23 @@ class ChunkedDecoder:
         size = len(data)
         while pos < size and not self.done:
             state = self._state
-            if state == self._DATA:
-                take = min(self._left, size - pos)
-                out.append(data[pos : pos + take])
-                pos += take
-                self._left -= take
-                if not self._left:
-                    self._state = self._DATA_END
+            if state == _DATA:
+                end = pos + self._left
+                if end > size:  # the chunk goes on in the next read
+                    out.append(data[pos:])
+                    self._left = end - size
+                    pos = size
+                    break
+                out.append(data[pos:end])
+                pos = end
+                self._left = 0
+                # The CRLF after the data is nearly always here: skip it at once
+                # rather than read it as a line.
+                if data.startswith(b"\r\n", pos):
+                    pos += 2
+                    self._state = _SIZE
+                else:
+                    self._state = _DATA_END
                     self._line = b""
                 continue
             end = data.find(b"\n", pos)
@@ -63,16 +79,19 @@ class ChunkedDecoder:
                     raise HTTPException("an HTTP chunk header is too long")
                 pos = size  # all kept for the next read
                 break
-            line = self._line + data[pos:end]
+            line = self._line + data[pos:end] if self._line else data[pos:end]
             self._line = b""
             pos = end + 1
             line = line.rstrip(b"\r")
-            if state == self._SIZE:
-                self._start_chunk(line)
-            elif state == self._DATA_END:
+            if state == _SIZE:
+                if _PLAIN_SIZE.fullmatch(line):
+                    self._sized(int(line, 16))
+                else:
+                    self._start_chunk(line)
+            elif state == _DATA_END:
                 if line:
                     raise HTTPException("an HTTP chunk is longer than its declared size")
-                self._state = self._SIZE
+                self._state = _SIZE
             elif not line:  # _TRAILER: a blank line ends the message
                 self.done = True
         if pos < size:
@@ -83,9 +102,11 @@ class ChunkedDecoder:
         digits = line.split(b";", 1)[0].strip()
         if not digits or digits.strip(b"0123456789abcdefABCDEF"):
             raise HTTPException(f"invalid HTTP chunk size {line[:20]!r}")
-        length = int(digits, 16)
+        self._sized(int(digits, 16))
+
+    def _sized(self, length: int) -> None:
         if length == 0:
-            self._state = self._TRAILER
+            self._state = _TRAILER
         else:
             self._left = length
-            self._state = self._DATA
+            self._state = _DATA

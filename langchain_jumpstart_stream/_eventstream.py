@@ -152,29 +152,36 @@ class FrameDecoder:
         """Append the complete frames in ``buf`` to ``frames``; return bytes consumed."""
         start = 0
         size = len(buf)
-        while size - start >= _PRELUDE_LEN:
-            total, headers_len, prelude_crc = _PRELUDE.unpack_from(buf, start)
-            if crc32(buf[start : start + 8]) != prelude_crc:
-                raise FrameError("event-stream prelude CRC mismatch")
-            payload_len = total - headers_len - _MIN_FRAME
-            if total < _MIN_FRAME or payload_len < 0:
-                raise FrameError(f"event-stream frame length {total} is invalid")
-            if headers_len > _MAX_HEADERS or payload_len > _MAX_PAYLOAD:
-                raise FrameError(f"event-stream frame of {total} bytes exceeds the limits")
-            end = start + total
-            if size < end:
-                break
-            with memoryview(buf) as view:  # released even when a check fails
+        append = frames.append
+        # One view for the whole read, released even when a check fails.
+        with memoryview(buf) as view:
+            while size - start >= _PRELUDE_LEN:
+                total, headers_len, prelude_crc = _PRELUDE.unpack_from(buf, start)
+                if crc32(view[start : start + 8]) != prelude_crc:
+                    raise FrameError("event-stream prelude CRC mismatch")
+                payload_len = total - headers_len - _MIN_FRAME
+                if total < _MIN_FRAME or payload_len < 0:
+                    raise FrameError(f"event-stream frame length {total} is invalid")
+                if headers_len > _MAX_HEADERS or payload_len > _MAX_PAYLOAD:
+                    raise FrameError(f"event-stream frame of {total} bytes exceeds the limits")
+                end = start + total
+                if size < end:
+                    break
                 if crc32(view[start : end - 4]) != int.from_bytes(view[end - 4 : end], "big"):
                     raise FrameError("event-stream message CRC mismatch")
                 h_start = start + _PRELUDE_LEN
-                raw = bytes(view[h_start : h_start + headers_len])
-                payload = bytes(view[h_start + headers_len : end - 4])
-            if raw != self._last_raw:
-                self._remember(raw)
-            message_type, event_type = self._last_kind
-            frames.append(Frame(message_type, event_type, payload, self._last_headers))
-            start = end
+                h_end = h_start + headers_len
+                last = self._last_raw
+                # Frames of one stream repeat their headers: compare in place, no copy.
+                if last is None or len(last) != headers_len or not buf.startswith(last, h_start):
+                    self._remember(bytes(view[h_start:h_end]))
+                message_type, event_type = self._last_kind
+                append(
+                    Frame(
+                        message_type, event_type, bytes(view[h_end : end - 4]), self._last_headers
+                    )
+                )
+                start = end
         return start
 
     def _remember(self, raw: bytes) -> None:
