@@ -62,16 +62,19 @@ class LineDecoder:
                 raise self._too_long()
             return []
         lines = data.split(b"\n")
+        reach = len(data)  # no line can be longer than the bytes it was made of
         if buf:
+            reach += len(buf)
             buf += lines[0]
             lines[0] = bytes(buf)
             buf.clear()
         rest = lines.pop()
-        for i, line in enumerate(lines):
-            if len(line) > self._max:
-                return self._keep_error(lines[:i])
-        if len(rest) > self._max:
-            return self._keep_error(lines)
+        if reach > self._max:  # only then can one of these lines be too long
+            for i, line in enumerate(lines):
+                if len(line) > self._max:
+                    return self._keep_error(lines[:i])
+            if len(rest) > self._max:
+                return self._keep_error(lines)
         buf += rest
         return lines
 
