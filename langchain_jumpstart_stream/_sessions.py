@@ -31,7 +31,7 @@ import json
 import logging
 import re
 import time
-from collections.abc import AsyncIterator, Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime, timezone
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar, Union
@@ -197,23 +197,8 @@ class RunConfigAffinity:
             """Run the model on the event loop; see :class:`RunConfigAffinity`."""
             return await super().ainvoke(input, config, **self._affinity(config, kwargs))
 
-        def stream(
-            self,
-            input: Any,
-            config: RunnableConfig | None = None,
-            **kwargs: Any,
-        ) -> Iterator[Any]:
-            """Stream the model's answer; see :class:`RunConfigAffinity`."""
-            return super().stream(input, config, **self._affinity(config, kwargs))
-
-        def astream(
-            self,
-            input: Any,
-            config: RunnableConfig | None = None,
-            **kwargs: Any,
-        ) -> AsyncIterator[Any]:
-            """Stream the model's answer on the event loop; see :class:`RunConfigAffinity`."""
-            return super().astream(input, config, **self._affinity(config, kwargs))
+    # ``stream``/``astream`` are the model classes' own (linear-time, ``_accumulate``);
+    # they call :meth:`_affinity` themselves.
 
 
 ModelT = TypeVar("ModelT", bound="EndpointSettings")
